@@ -1,0 +1,11 @@
+"""Server-side media (aiortc): the selective forwarding unit and the recorder.
+
+The SFU forwards encoded frames and never decodes to re-encode per viewer:
+- `node.MediaNode`: the interface signaling calls (in process: `node.LocalMediaNode`).
+- `room.Room`: a room's publisher and subscriber peer connections.
+- `published_track.PublishedTrack`: one published track fanned out to its subscribers.
+- `forwarder.Forwarder`: the pure forwarding rules (keyframe gating, keyframe-request
+  throttling, timestamp rebasing, pause/resume, slow-subscriber recovery).
+- `aiortc_tap`: the only module touching aiortc internals (pinned to aiortc 1.16.0).
+- `codecs`, `keyframes`, `timestamps`, `frames`, `events`, `errors`: small helpers and types.
+"""

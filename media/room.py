@@ -1,0 +1,386 @@
+"""An SFU room: the aiortc peer connections of its publishers and subscribers.
+
+Each participant has up to two connections, as in most SFUs: one on which it publishes (the
+participant offers, the SFU answers and receives) and one on which it subscribes (the SFU offers
+every other participant's tracks, the participant answers). Frames move from a publisher's
+receiver to subscribers' senders encoded, through `PublishedTrack`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError
+from aiortc.sdp import candidate_from_sdp
+
+from media.aiortc_tap import set_stream_id
+from media.codecs import (
+    AUDIO_CODECS,
+    DEFAULT_VIDEO_CODECS,
+    MediaSection,
+    capabilities_for,
+    choose_codec,
+    clock_rate_for,
+    media_sections,
+)
+from media.errors import MediaError
+from media.events import MediaEvent, TrackPublished, TrackUnpublished
+from media.forwarder import Kind
+from media.published_track import PublishedTrack, TrackInfo
+
+logger = logging.getLogger(__name__)
+
+_ENDED_STATES = {"failed", "closed"}
+
+Connection = Literal["publish", "subscribe"]
+
+# What aiortc raises for a description it cannot apply (malformed, or wrong for the state).
+_REJECTED_DESCRIPTION = (ValueError, InvalidAccessError, InvalidStateError, InternalError)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionOffer:
+    """The SFU's offer to a subscriber, and which published track each m= section carries."""
+
+    sdp: str
+    tracks_by_mid: dict[str, TrackInfo]
+
+
+@dataclass(slots=True)
+class _Publisher:
+    pc: RTCPeerConnection
+    tracks_by_mid: dict[str, PublishedTrack] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass(slots=True)
+class _Subscriber:
+    pc: RTCPeerConnection
+    transceivers: dict[str, RTCRtpTransceiver] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Room:
+    """Publishers' tracks forwarded, still encoded, to every other participant in the room."""
+
+    def __init__(
+        self,
+        room_id: str,
+        *,
+        ice_servers: Sequence[RTCIceServer] = (),
+        video_codecs: Sequence[str] = DEFAULT_VIDEO_CODECS,
+        on_event: Callable[[MediaEvent], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.room_id = room_id
+        # Empty by default: the closed network cannot reach aiortc's default public STUN server.
+        self._ice_servers = list(ice_servers)
+        self._video_codecs = tuple(video_codecs)
+        self._on_event = on_event
+        self._clock = clock
+        self._publishers: dict[str, _Publisher] = {}
+        self._subscribers: dict[str, _Subscriber] = {}
+        self._tracks: dict[str, PublishedTrack] = {}
+        self._closed = False
+
+    @property
+    def tracks(self) -> list[TrackInfo]:
+        """The tracks currently published in the room."""
+        return [t.info for t in self._tracks.values() if not t.closed]
+
+    def published_track(self, track_id: str) -> PublishedTrack:
+        """The forwarding state of one published track."""
+        try:
+            return self._tracks[track_id]
+        except KeyError:
+            raise MediaError("track_not_found", f"no track {track_id}") from None
+
+    def connection(self, peer_id: str, connection: Connection) -> RTCPeerConnection | None:
+        """A participant's publishing or subscribing peer connection (for stats and tests)."""
+        peers = self._publishers if connection == "publish" else self._subscribers
+        peer = peers.get(peer_id)
+        return None if peer is None else peer.pc
+
+    def subscription_senders(self, peer_id: str) -> dict[str, RTCRtpSender]:
+        """The SFU's sender for each track a participant subscribes to, by track id."""
+        subscriber = self._subscribers.get(peer_id)
+        if subscriber is None:
+            return {}
+        return {track_id: t.sender for track_id, t in subscriber.transceivers.items()}
+
+    async def publish(self, peer_id: str, offer_sdp: str) -> str:
+        """Accept a publisher's offer (first or renegotiated) and return the SFU's answer."""
+        self._check_open()
+        publisher = self._publishers.get(peer_id)
+        is_new = publisher is None
+        if publisher is None:
+            publisher = _Publisher(self._new_connection(peer_id, self._drop_publisher))
+            self._publishers[peer_id] = publisher
+        try:
+            async with publisher.lock:
+                return await self._negotiate_publisher(peer_id, publisher, offer_sdp)
+        except MediaError:
+            if is_new:
+                await self._drop_publisher(peer_id, publisher.pc)
+            raise
+
+    async def _negotiate_publisher(
+        self, peer_id: str, publisher: _Publisher, offer_sdp: str
+    ) -> str:
+        pc = publisher.pc
+        sections = {s.mid: s for s in media_sections(offer_sdp) if s.kind in ("audio", "video")}
+        if not sections:
+            raise MediaError("bad_sdp", "a publishing offer needs an audio or video section")
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+        except _REJECTED_DESCRIPTION as exc:
+            raise MediaError("bad_sdp", str(exc) or type(exc).__name__) from exc
+        accepted: list[tuple[RTCRtpTransceiver, MediaSection, str]] = []
+        for transceiver in pc.getTransceivers():
+            section = sections.get(transceiver.mid or "")
+            if section is None or section.mid in publisher.tracks_by_mid:
+                continue
+            if section.remote_sends:
+                accepted.append((transceiver, section, self._codec_for(section)))
+        # Taps go in before the answer, so before any media can arrive.
+        new_tracks = [
+            self._accept_track(peer_id, transceiver, section, codec)
+            for transceiver, section, codec in accepted
+        ]
+        for track in new_tracks:
+            publisher.tracks_by_mid[track.tap_mid] = track.published
+        await pc.setLocalDescription(await pc.createAnswer())
+        ended = [
+            mid
+            for mid, track in publisher.tracks_by_mid.items()
+            if self._stopped_sending(pc, mid) and not track.closed
+        ]
+        for mid in ended:
+            self._unpublish(publisher.tracks_by_mid.pop(mid))
+        for track in new_tracks:
+            if not track.published.closed:
+                self._tracks[track.published.info.track_id] = track.published
+                self._emit(TrackPublished(self.room_id, track.published.info))
+        return pc.localDescription.sdp
+
+    async def subscribe(self, peer_id: str) -> SubscriptionOffer:
+        """Offer a participant every other participant's tracks (call again after changes)."""
+        self._check_open()
+        subscriber = self._subscribers.get(peer_id)
+        if subscriber is None:
+            subscriber = _Subscriber(self._new_connection(peer_id, self._drop_subscriber))
+            self._subscribers[peer_id] = subscriber
+        async with subscriber.lock:
+            pc = subscriber.pc
+            if pc.signalingState != "stable":
+                raise MediaError(
+                    "renegotiation_pending", "answer the previous offer before subscribing again"
+                )
+            for track_id, transceiver in list(subscriber.transceivers.items()):
+                track = self._tracks.get(track_id)
+                if track is None or track.closed:
+                    # Tells the browser the track ended; the m= section stays for reuse rules.
+                    transceiver.direction = "inactive"
+                    del subscriber.transceivers[track_id]
+            for track in list(self._tracks.values()):
+                info = track.info
+                if info.publisher_id == peer_id or track.closed:
+                    continue
+                if info.track_id in subscriber.transceivers:
+                    continue
+                output = track.add_subscriber(peer_id)
+                transceiver = pc.addTransceiver(output, direction="sendonly")
+                transceiver.setCodecPreferences(capabilities_for(info.kind, info.codec))
+                set_stream_id(transceiver.sender, info.stream_id)
+                track.attach_sender(peer_id, transceiver.sender)
+                subscriber.transceivers[info.track_id] = transceiver
+            await pc.setLocalDescription(await pc.createOffer())
+            tracks_by_mid = {
+                transceiver.mid: self._tracks[track_id].info
+                for track_id, transceiver in subscriber.transceivers.items()
+                if transceiver.mid is not None
+            }
+            return SubscriptionOffer(sdp=pc.localDescription.sdp, tracks_by_mid=tracks_by_mid)
+
+    async def answer(self, peer_id: str, answer_sdp: str) -> None:
+        """Apply a subscriber's answer to the SFU's last offer."""
+        subscriber = self._subscribers.get(peer_id)
+        if subscriber is None:
+            raise MediaError("not_subscribed", f"{peer_id} has no subscription offer to answer")
+        async with subscriber.lock:
+            try:
+                await subscriber.pc.setRemoteDescription(
+                    RTCSessionDescription(answer_sdp, "answer")
+                )
+            except _REJECTED_DESCRIPTION as exc:
+                raise MediaError("bad_sdp", str(exc) or type(exc).__name__) from exc
+
+    async def add_ice_candidate(
+        self,
+        peer_id: str,
+        connection: Connection,
+        candidate: str | None,
+        sdp_mid: str | None = None,
+        sdp_mline_index: int | None = None,
+    ) -> None:
+        """Add a participant's trickled ICE candidate (`a=candidate` value); None ends them.
+
+        The SFU's own descriptions carry all its candidates (aiortc gathers before answering),
+        so candidates only flow from the participant to the SFU.
+        """
+        pc = self.connection(peer_id, connection)
+        if pc is None:
+            raise MediaError("not_connected", f"{peer_id} has no {connection} connection")
+        if candidate is None:
+            await pc.addIceCandidate(None)
+            return
+        value = candidate.removeprefix("a=").removeprefix("candidate:")
+        try:
+            parsed = candidate_from_sdp(value)
+        except (AssertionError, IndexError, ValueError) as exc:
+            raise MediaError("bad_candidate", f"cannot parse ICE candidate {candidate!r}") from exc
+        parsed.sdpMid = sdp_mid
+        parsed.sdpMLineIndex = sdp_mline_index
+        try:
+            await pc.addIceCandidate(parsed)
+        except ValueError as exc:
+            raise MediaError("bad_candidate", str(exc)) from exc
+
+    def set_paused(self, peer_id: str, track_id: str, paused: bool) -> None:
+        """Pause or resume one track for one subscriber (mute, or a view that hides it)."""
+        track = self.published_track(track_id)
+        if track.output(peer_id) is None:
+            raise MediaError("not_subscribed", f"{peer_id} does not receive {track_id}")
+        track.set_paused(peer_id, paused)
+
+    async def leave(self, peer_id: str) -> None:
+        """Close a participant's connections and end the tracks it published."""
+        publisher = self._publishers.get(peer_id)
+        if publisher is not None:
+            await self._drop_publisher(peer_id, publisher.pc)
+        subscriber = self._subscribers.get(peer_id)
+        if subscriber is not None:
+            await self._drop_subscriber(peer_id, subscriber.pc)
+
+    async def close(self) -> None:
+        """Close every connection in the room."""
+        self._closed = True
+        for peer_id in set(self._publishers) | set(self._subscribers):
+            await self.leave(peer_id)
+
+    def _codec_for(self, section: MediaSection) -> str:
+        preferred = self._video_codecs if section.kind == "video" else AUDIO_CODECS
+        codec = choose_codec(section.codecs, preferred)
+        if codec is None:
+            raise MediaError(
+                "no_common_codec",
+                f"{section.kind} offers {section.codecs}, the SFU forwards {preferred}",
+            )
+        return codec
+
+    def _accept_track(
+        self, peer_id: str, transceiver: RTCRtpTransceiver, section: MediaSection, codec: str
+    ) -> _NewTrack:
+        kind = transceiver.kind
+        # One codec per track: subscribers must be offered exactly what the publisher sends.
+        transceiver.setCodecPreferences(capabilities_for(kind, codec))
+        transceiver.direction = "recvonly"
+        info = TrackInfo(
+            track_id=f"{peer_id}/{section.mid}",
+            publisher_id=peer_id,
+            kind=_kind(kind),
+            codec=codec,
+            stream_id=section.stream_id or peer_id,
+        )
+        published = PublishedTrack(
+            info, transceiver.receiver, clock_rate_for(kind), clock=self._clock
+        )
+        return _NewTrack(section.mid, published)
+
+    def _stopped_sending(self, pc: RTCPeerConnection, mid: str) -> bool:
+        for transceiver in pc.getTransceivers():
+            if transceiver.mid == mid:
+                return transceiver.currentDirection not in ("recvonly", "sendrecv")
+        return True
+
+    def _unpublish(self, track: PublishedTrack) -> None:
+        if track.closed:
+            return
+        track.close()
+        self._tracks.pop(track.info.track_id, None)
+        self._emit(TrackUnpublished(self.room_id, track.info))
+
+    async def _drop_publisher(self, peer_id: str, pc: RTCPeerConnection) -> None:
+        publisher = self._publishers.get(peer_id)
+        # The connection may already have been replaced by a rejoin with the same peer id.
+        if publisher is None or publisher.pc is not pc:
+            return
+        del self._publishers[peer_id]
+        for track in publisher.tracks_by_mid.values():
+            self._unpublish(track)
+        await pc.close()
+
+    async def _drop_subscriber(self, peer_id: str, pc: RTCPeerConnection) -> None:
+        subscriber = self._subscribers.get(peer_id)
+        if subscriber is None or subscriber.pc is not pc:
+            return
+        del self._subscribers[peer_id]
+        for track_id in subscriber.transceivers:
+            track = self._tracks.get(track_id)
+            if track is not None:
+                track.remove_subscriber(peer_id)
+        await pc.close()
+
+    def _new_connection(
+        self,
+        peer_id: str,
+        on_end: Callable[[str, RTCPeerConnection], Awaitable[None]],
+    ) -> RTCPeerConnection:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self._ice_servers)))
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in _ENDED_STATES:
+                logger.info(
+                    "connection_ended room=%s peer=%s state=%s",
+                    self.room_id,
+                    peer_id,
+                    pc.connectionState,
+                )
+                await on_end(peer_id, pc)
+
+        return pc
+
+    def _emit(self, event: MediaEvent) -> None:
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:
+                logger.exception("media_event_callback_failed room=%s", self.room_id)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise MediaError("room_closed", f"room {self.room_id} is closed")
+
+
+@dataclass(frozen=True, slots=True)
+class _NewTrack:
+    tap_mid: str
+    published: PublishedTrack
+
+
+def _kind(kind: str) -> Kind:
+    return "audio" if kind == "audio" else "video"

@@ -1,0 +1,37 @@
+"""The one error type of the signaling layer; its `code` is the wire contract (PROTOCOL.md)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args
+
+ErrorCode = Literal[
+    "not_joined",
+    "unknown_event",
+    "payload_too_large",
+    "invalid_payload",
+    "invalid_sdp",
+    "token_invalid",
+    "token_expired",
+    "protocol_mismatch",
+    "already_joined",
+    "peer_not_found",
+    "peer_id_taken",
+    "forbidden",
+    "rate_limited",
+    "internal",
+]
+
+ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
+
+
+class SignalingError(Exception):
+    """A refused client event: `code` is stable, `message` is English for developers."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code: ErrorCode = code
+        self.message = message
+
+    def ack(self) -> dict[str, Any]:
+        """The failure ack every client event gets for this error."""
+        return {"ok": False, "error": {"code": self.code, "message": self.message}}

@@ -1,0 +1,159 @@
+"""Room state behind one async interface: peers (joined and waiting), chat history, bars.
+
+Shaped like python-socketio's managers: `MemoryRoomState` for one process, and later a Redis
+implementation behind the same methods for many. So every value is plain serializable data, and
+each method is one atomic step (one Lua script or MULTI in Redis); sockets and timers stay in the
+namespace. A peer's socket id lives in its record because any process may need to reach it
+(socket.io's Redis manager routes `emit(to=sid)` to the process holding the socket).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from .protocol import CHAT_HISTORY, ChatMessage, Peer
+
+
+class PeerRecord(BaseModel):
+    """A peer as the server keeps it: the wire `Peer` plus where and how it is attached."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    peer: Peer
+    sid: str  # the socket that joined last; kept while disconnected to compare on expiry
+    admitted: bool  # False while in the waiting room
+    token_id: str  # barred when the peer is removed or refused
+
+
+class RoomState(ABC):
+    @abstractmethod
+    async def get_peer(self, room: str, peer_id: str) -> PeerRecord | None:
+        """The peer's record, joined or waiting."""
+
+    @abstractmethod
+    async def list_peers(self, room: str) -> list[PeerRecord]:
+        """Every record in the room, joined and waiting, in the order they first arrived."""
+
+    @abstractmethod
+    async def put_peer(self, room: str, record: PeerRecord) -> None:
+        """Insert or replace a record (a replaced one keeps its place in the order)."""
+
+    @abstractmethod
+    async def update_peer(
+        self, room: str, peer_id: str, *, state: dict[str, Any] | None = None,
+        connected: bool | None = None, admitted: bool | None = None, if_sid: str | None = None,
+    ) -> PeerRecord | None:
+        """Change some fields of a record in one step; None when there is no such peer
+        (or, with `if_sid`, when another socket has taken the peer over since)."""
+
+    @abstractmethod
+    async def remove_peer(
+        self, room: str, peer_id: str, *, if_disconnected_sid: str | None = None
+    ) -> PeerRecord | None:
+        """Remove and return a record. With `if_disconnected_sid`, only if that socket was
+        the peer's last one and it is still disconnected (a reconnect grace running out)."""
+
+    @abstractmethod
+    async def add_chat(self, room: str, message: ChatMessage) -> None:
+        """Append to the history, keeping the last 100 messages."""
+
+    @abstractmethod
+    async def chat_history(self, room: str) -> list[ChatMessage]:
+        """The kept messages, oldest first."""
+
+    @abstractmethod
+    async def bar(self, room: str, key: str, until: float) -> None:
+        """Remember `key` (a token id, a user id) as barred from the room until `until`."""
+
+    @abstractmethod
+    async def is_barred(self, room: str, key: str, now: float) -> bool:
+        """Whether `key` is barred from the room at `now`."""
+
+
+@dataclass
+class _Room:
+    peers: dict[str, PeerRecord] = field(default_factory=dict)
+    chat: deque[ChatMessage] = field(default_factory=lambda: deque(maxlen=CHAT_HISTORY))
+    barred: dict[str, float] = field(default_factory=dict)
+
+
+class MemoryRoomState(RoomState):
+    """One process's rooms in a dict. Methods never await, so each is atomic on the loop.
+
+    A room, with its chat history and bars, lasts as long as the call: until nobody is in it.
+    """
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, _Room] = {}
+
+    def _room(self, room: str) -> _Room:
+        return self._rooms.setdefault(room, _Room())
+
+    def _drop_if_empty(self, room: str) -> None:
+        if room in self._rooms and not self._rooms[room].peers:
+            del self._rooms[room]
+
+    async def get_peer(self, room: str, peer_id: str) -> PeerRecord | None:
+        found = self._rooms.get(room)
+        return found.peers.get(peer_id) if found else None
+
+    async def list_peers(self, room: str) -> list[PeerRecord]:
+        found = self._rooms.get(room)
+        return list(found.peers.values()) if found else []
+
+    async def put_peer(self, room: str, record: PeerRecord) -> None:
+        self._room(room).peers[record.peer.peer_id] = record
+
+    async def update_peer(
+        self, room: str, peer_id: str, *, state: dict[str, Any] | None = None,
+        connected: bool | None = None, admitted: bool | None = None, if_sid: str | None = None,
+    ) -> PeerRecord | None:
+        record = await self.get_peer(room, peer_id)
+        if record is None or (if_sid is not None and record.sid != if_sid):
+            return None
+        peer_changes: dict[str, Any] = {}
+        if state:
+            peer_changes["state"] = record.peer.state.model_copy(update=state)
+        if connected is not None:
+            peer_changes["connected"] = connected
+        record = record.model_copy(update={
+            "peer": record.peer.model_copy(update=peer_changes),
+            **({"admitted": admitted} if admitted is not None else {}),
+        })
+        self._rooms[room].peers[peer_id] = record
+        return record
+
+    async def remove_peer(
+        self, room: str, peer_id: str, *, if_disconnected_sid: str | None = None
+    ) -> PeerRecord | None:
+        record = await self.get_peer(room, peer_id)
+        if record is None:
+            return None
+        if if_disconnected_sid is not None and (
+            record.sid != if_disconnected_sid or record.peer.connected
+        ):
+            return None
+        del self._rooms[room].peers[peer_id]
+        self._drop_if_empty(room)
+        return record
+
+    async def add_chat(self, room: str, message: ChatMessage) -> None:
+        self._room(room).chat.append(message)
+
+    async def chat_history(self, room: str) -> list[ChatMessage]:
+        found = self._rooms.get(room)
+        return list(found.chat) if found else []
+
+    async def bar(self, room: str, key: str, until: float) -> None:
+        found = self._rooms.get(room)
+        if found is not None:  # a room nobody is in has no call to be barred from
+            found.barred[key] = until
+
+    async def is_barred(self, room: str, key: str, now: float) -> bool:
+        found = self._rooms.get(room)
+        return found is not None and found.barred.get(key, now) > now

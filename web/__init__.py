@@ -1,0 +1,1 @@
+"""The application people reach and the composition root: settings, CLI, app factory, pages, API."""
