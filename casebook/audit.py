@@ -1,0 +1,58 @@
+"""The audit trail: who did what to which thing, when and from where. Never patient data."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casebook.clock import utcnow
+from casebook.models import AuditEvent
+
+log = logging.getLogger("junta.audit")
+
+
+async def record(
+    session: AsyncSession,
+    action: str,
+    *,
+    actor_user_id: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    ip: str | None = None,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event (e.g. `auth.login`) to the trail; the caller commits."""
+    event = AuditEvent(
+        at=at or utcnow(),
+        actor_user_id=actor_user_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        ip=ip,
+        detail=detail or {},
+    )
+    session.add(event)
+    log.info(
+        "audit action=%s actor=%s target=%s:%s ip=%s",
+        action,
+        actor_user_id,
+        target_type,
+        target_id,
+        ip,
+    )
+    return event
+
+
+async def events(
+    session: AsyncSession, *, action: str | None = None, limit: int = 100
+) -> list[AuditEvent]:
+    """The newest events first, optionally only one action."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    return list((await session.scalars(query)).all())

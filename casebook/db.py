@@ -1,0 +1,42 @@
+"""Database engines and sessions for the casebook: one schema, SQLite or PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+DEFAULT_URL = "sqlite+aiosqlite:///var/junta.db"
+
+
+def is_sqlite(url: str) -> bool:
+    """True when `url` names a SQLite database."""
+    return url.startswith("sqlite")
+
+
+def create_engine(url: str = DEFAULT_URL, **kwargs: Any) -> AsyncEngine:
+    """An async engine for `url`; SQLite connections enforce foreign keys."""
+    engine = create_async_engine(url, **kwargs)
+    if is_sqlite(url):
+        # SQLite ignores REFERENCES clauses unless each connection asks for them; WAL lets pages
+        # read while the audit trail or a session touch writes.
+        @event.listens_for(engine.sync_engine, "connect")
+        def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if ":memory:" not in url:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)

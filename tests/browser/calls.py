@@ -1,0 +1,173 @@
+"""Driving the call page from Playwright (sync API): people, their pages, and what they see.
+
+Everything here reads the page as a user would (labels, lists, tiles) or through the page's
+read-only debug handle `window.junta` (peer connections, for getStats()).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from casebook.demo import DEMO_PASSWORD
+from tests.live import LiveServer
+
+LARAZA = "especialista.laraza@junta.example"
+MERIDA = "especialista.merida@junta.example"
+COORDINATOR = "coordinacion@junta.example"
+CONSULTATION = "interconsulta-lla"
+BOARD = "junta-tumores-sn"
+
+# Decoded video frames of the tile `[data-key="<peer>:<kind>"]`, from the inbound-rtp stats of the
+# RTCPeerConnection to that peer whose track is the one the tile shows; -1 when there is none.
+FRAMES_DECODED = """async ([remote, kind]) => {
+  const pc = window.junta.pcs.get(remote);
+  const video = document.querySelector(`[data-key="${remote}:${kind}"] video`);
+  const track = video && video.srcObject && video.srcObject.getVideoTracks()[0];
+  if (!pc || !track) return -1;
+  for (const s of (await pc.getStats()).values()) {
+    if (s.type === "inbound-rtp" && s.kind === "video" && s.trackIdentifier === track.id) {
+      return s.framesDecoded || 0;
+    }
+  }
+  return -1;
+}"""
+
+VIDEO_WIDTH = """([remote, kind]) => {
+  const video = document.querySelector(`[data-key="${remote}:${kind}"] video`);
+  return video ? video.videoWidth : 0;
+}"""
+
+
+@dataclass
+class Person:
+    """One user in their own browser context, on one page."""
+
+    email: str
+    context: Any
+    page: Any
+    console: list[str] = field(default_factory=list)
+
+    @property
+    def peer_id(self) -> str:
+        return str(self.page.evaluate("window.junta.peerId"))
+
+    def state(self) -> dict[str, Any]:
+        return dict(self.page.evaluate("window.junta.state()"))
+
+    def frames_decoded(self, remote: str, kind: str = "camera") -> int:
+        return int(self.page.evaluate(FRAMES_DECODED, [remote, kind]))
+
+    def video_width(self, remote: str, kind: str = "camera") -> int:
+        return int(self.page.evaluate(VIDEO_WIDTH, [remote, kind]))
+
+    def person_row(self, peer_id: str) -> Any:
+        return self.page.locator(f'#people-list li[data-peer-id="{peer_id}"]')
+
+    def open_panel(self, which: str) -> None:
+        """Open the participants ("people") or chat panel if it is not open yet."""
+        button = self.page.locator(f"#btn-{which}")
+        if button.get_attribute("aria-pressed") != "true":
+            button.click()
+
+    def debug(self) -> str:
+        try:
+            state = self.state()
+        except Exception as error:  # the page may be gone
+            state = {"error": str(error)}
+        return f"{self.email}: state={state}\nconsole tail:\n" + "\n".join(self.console[-25:])
+
+
+def open_person(browser: Any, server: LiveServer, email: str, *, locale: str = "es-MX") -> Person:
+    """A new browser context signed in as `email` (session cookie; no form)."""
+    context = browser.new_context(
+        locale=locale, viewport={"width": 1280, "height": 800}, permissions=["camera", "microphone"]
+    )
+    context.add_cookies([server.session_cookie(email)])
+    page = context.new_page()
+    person = Person(email, context, page)
+    page.on("console", lambda message: person.console.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: person.console.append(f"pageerror: {error}"))
+    return person
+
+
+def sign_in(browser: Any, server: LiveServer, email: str, *, locale: str = "es-MX") -> Person:
+    """A new browser context that signs in through the form and lands on the dashboard."""
+    context = browser.new_context(
+        locale=locale, viewport={"width": 1280, "height": 800}, permissions=["camera", "microphone"]
+    )
+    page = context.new_page()
+    person = Person(email, context, page)
+    page.on("console", lambda message: person.console.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: person.console.append(f"pageerror: {error}"))
+    page.goto(server.url + "/login")
+    page.fill("#email", email)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url("**/dashboard")
+    return person
+
+
+def go_to_prejoin(person: Person, server: LiveServer, room: str) -> None:
+    person.page.goto(f"{server.url}/rooms/{room}")
+    wait_prejoin_ready(person)
+
+
+def wait_prejoin_ready(person: Person) -> None:
+    """The pre-join screen has opened camera and microphone and offers to join."""
+    person.page.wait_for_selector("#join-button:not([disabled])", timeout=15_000)
+
+
+def join(person: Person, *, expect: str = "incall") -> None:
+    """Click "join" on the pre-join screen and wait for the call (or the waiting room)."""
+    person.page.click("#join-button")
+    person.page.wait_for_selector(f'#call[data-view="{expect}"]', timeout=15_000)
+
+
+def wait_until(
+    condition: Callable[[], Any], *, timeout: float, interval: float = 0.1, what: str = ""
+) -> Any:
+    """Poll `condition` until it returns something truthy; AssertionError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+def wait_connected(a: Person, b: Person, timeout: float = 20.0) -> None:
+    """Both pages have a connected RTCPeerConnection to each other."""
+    a_id, b_id = a.peer_id, b.peer_id
+    for me, other in ((a, b_id), (b, a_id)):
+        me.page.wait_for_function(
+            "(other) => { const pc = window.junta.pcs.get(other);"
+            " return pc && pc.connectionState === 'connected'; }",
+            arg=other,
+            timeout=timeout * 1000,
+        )
+
+
+def assert_frames_flow(
+    viewer: Person, remote: str, kind: str = "camera", *, frames: int = 15, timeout: float = 20.0
+) -> None:
+    """`viewer` decodes at least `frames` more frames of `remote`'s `kind` tile, which has size."""
+    start = wait_until(
+        lambda: (n := viewer.frames_decoded(remote, kind)) >= 0 and (n,),
+        timeout=timeout,
+        what=f"{viewer.email} to receive {kind} video of {remote}",
+    )[0]
+    wait_until(
+        lambda: viewer.frames_decoded(remote, kind) >= start + frames,
+        timeout=timeout,
+        what=f"{viewer.email} to decode {frames} more {kind} frames of {remote}",
+    )
+    wait_until(
+        lambda: viewer.video_width(remote, kind) > 0,
+        timeout=timeout,
+        what=f"{viewer.email}'s {kind} <video> of {remote} to have a size",
+    )

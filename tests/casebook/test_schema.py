@@ -1,0 +1,59 @@
+"""The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from casebook.db import create_engine
+from casebook.models import Base
+from casebook.schema import upgrade
+
+
+def _diffs(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_migrations_create_exactly_the_models_schema(database_url: str) -> None:
+    await upgrade(database_url)
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_diffs) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_twice_is_harmless(database_url: str) -> None:
+    await upgrade(database_url)
+    await upgrade(database_url)
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        assert version == "0001"
+    finally:
+        await engine.dispose()
+
+
+async def test_foreign_keys_are_enforced(database_url: str) -> None:
+    await upgrade(database_url)
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            with pytest.raises(IntegrityError):
+                await connection.execute(
+                    text(
+                        "INSERT INTO room_invites (room_id, user_id, moderator) "
+                        "VALUES ('no-room', 'no-user', false)"
+                    )
+                )
+    finally:
+        await engine.dispose()

@@ -1,0 +1,69 @@
+"""The JSON API: joining a call room, and the health check."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from casebook import accounts
+from signaling.grants import issue_grant, sign_grant
+from signaling.ice import IceConfig, ice_servers
+from signaling.protocol import PROTOCOL_VERSION
+from web.auth import require_user
+from web.errors import NotFound
+from web.keys import SESSIONS, SETTINGS
+from web.settings import Settings
+
+
+def ice_config(settings: Settings) -> IceConfig:
+    """The ICE servers of the join answer, as settings describe them."""
+    return IceConfig(
+        stun_urls=settings.stun_urls,
+        turn_urls=settings.turn_urls,
+        turn_secret=settings.turn_secret,
+        turn_ttl=settings.turn_ttl,
+    )
+
+
+async def join_room(request: web.Request) -> web.Response:
+    """A join token for an invited user (PROTOCOL.md, "Join token"); 404 for anyone else."""
+    user = require_user(request)
+    room_id = request.match_info["room_id"]
+    async with request.app[SESSIONS]() as db:
+        invite = await accounts.find_invite(db, room_id, user.id)
+    if invite is None:
+        raise NotFound("no such room")
+    settings = request.app[SETTINGS]
+    now = time.time()
+    grant = issue_grant(
+        user_id=user.id,
+        name=user.display_name,
+        room=room_id,
+        role=user.role,
+        now=now,
+        publish=True,
+        subscribe=True,
+        moderate=invite.moderator,
+        admission=invite.room.requires_admission and not invite.moderator,
+    )
+    return web.json_response(
+        {
+            "token": sign_grant(grant, settings.secret_key),
+            "ice_servers": ice_servers(ice_config(settings), user.id, now),
+            "protocol": PROTOCOL_VERSION,
+            "peer": {"user_id": user.id, "name": user.display_name},
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process serves requests."""
+    return web.json_response({"status": "ok"})
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the API."""
+    app.router.add_post("/api/rooms/{room_id}/join", join_room, name="api-join")
+    app.router.add_get("/healthz", healthz, name="healthz")

@@ -1,0 +1,133 @@
+"""The composition root: `create_app(settings)` builds the whole web application from Settings.
+
+Nothing happens at import time; everything a component needs is built here and stored in the
+application under typed keys (`web.keys`; `SETTINGS` and `CALL_NAMESPACE` are re-exported here).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+from sqlalchemy.engine import make_url
+
+from casebook import schema
+from casebook.db import create_engine, is_sqlite, session_factory
+from casebook.demo import load_demo
+from casebook.passwords import PasswordPolicy, Passwords
+from signaling.server import build_socket_server
+from web import api, pages
+from web.attendance import call_event_recorder
+from web.auth import session_middleware
+from web.csrf import csrf_middleware
+from web.errors import StartupError, error_middleware
+from web.headers import security_headers_middleware
+from web.i18n import I18n
+from web.keys import (
+    CALL_NAMESPACE,
+    ENGINE,
+    I18N,
+    LOGIN_THROTTLE,
+    PASSWORDS,
+    SESSIONS,
+    SETTINGS,
+)
+from web.ratelimit import LoginThrottle
+from web.settings import Settings
+
+__all__ = ["CALL_NAMESPACE", "SETTINGS", "StartupError", "create_app", "prepare_database"]
+
+log = logging.getLogger("junta.web")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def socketio_client_dir(settings: Settings) -> Path:
+    """Where the browser's socket.io client is served from (installed by `npm ci`)."""
+    dist = settings.node_modules_dir / "socket.io-client" / "dist"
+    if not (dist / "socket.io.esm.min.js").is_file():
+        raise StartupError(
+            f"the browser's socket.io client is missing from {dist}: "
+            "run `npm ci` in the repository root (or set JUNTA_NODE_MODULES_DIR)"
+        )
+    return dist
+
+
+def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
+    """The aiohttp application; on startup it upgrades the schema (and loads demo data)."""
+    vendor_dir = socketio_client_dir(settings)
+    app = web.Application(
+        middlewares=[
+            security_headers_middleware,
+            error_middleware,
+            session_middleware,
+            csrf_middleware,
+        ],
+        client_max_size=MAX_REQUEST_BYTES,
+    )
+    app[SETTINGS] = settings
+    engine = create_engine(settings.database_url)
+    app[ENGINE] = engine
+    app[SESSIONS] = session_factory(engine)
+    app[PASSWORDS] = Passwords(
+        PasswordPolicy(
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+        )
+    )
+    app[I18N] = I18n(default_locale=settings.default_locale)
+    app[LOGIN_THROTTLE] = LoginThrottle(
+        per_account=settings.login_max_failures_per_account,
+        per_address=settings.login_max_failures_per_address,
+        window=settings.login_window_seconds,
+    )
+
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    sio, namespace = build_socket_server(
+        secret=settings.secret_key,
+        reconnect_grace=settings.reconnect_grace,
+        on_event=call_event_recorder(app[SESSIONS]),
+        client_manager=manager,
+    )
+    sio.attach(app)
+    app[CALL_NAMESPACE] = namespace
+
+    pages.add_routes(app)
+    api.add_routes(app)
+    # The more specific prefix first: it must win over /static/.
+    app.router.add_static("/static/vendor/socket.io/", vendor_dir, name="socketio-client")
+    app.router.add_static("/static/", STATIC_DIR, name="static")
+
+    async def startup(app: web.Application) -> None:
+        await prepare_database(settings, demo=demo, passwords=app[PASSWORDS])
+
+    async def cleanup(app: web.Application) -> None:
+        await engine.dispose()
+
+    app.on_startup.append(startup)
+    app.on_cleanup.append(cleanup)
+    return app
+
+
+async def prepare_database(
+    settings: Settings, *, demo: bool = False, passwords: Passwords | None = None
+) -> None:
+    """Create or upgrade the schema, and load the demo network when asked."""
+    if is_sqlite(settings.database_url):
+        database = make_url(settings.database_url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    await schema.upgrade(settings.database_url)
+    log.info("db.upgraded backend=%s", settings.database_url.split(":")[0])
+    if demo:
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as db:
+                await load_demo(db, passwords or Passwords())
+                await db.commit()
+        finally:
+            await engine.dispose()

@@ -1,0 +1,86 @@
+"""Who is signed in: the session cookie, its server-side row, and the helpers handlers use."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from casebook import accounts
+from casebook.models import User, UserSession
+from web.errors import SignInRequired
+from web.keys import SESSIONS, SETTINGS, USER, USER_SESSION
+from web.settings import Settings
+
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Handler
+
+SESSION_COOKIE = "junta_session"
+
+# Requests that never need to know the user (and must stay cheap).
+_ANONYMOUS_PREFIXES = ("/static/", "/socket.io/", "/healthz")
+
+
+def is_anonymous_path(path: str) -> bool:
+    """True for paths served without looking up a session."""
+    return path.startswith(_ANONYMOUS_PREFIXES)
+
+
+@web.middleware
+async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Attach the signed-in user (`request[USER]`, `request[USER_SESSION]`), if any."""
+    token = request.cookies.get(SESSION_COOKIE)
+    stale = False
+    if token and not is_anonymous_path(request.path):
+        settings = request.app[SETTINGS]
+        async with request.app[SESSIONS]() as db:
+            row = await accounts.find_session(
+                db, token, idle=timedelta(minutes=settings.session_idle_minutes)
+            )
+            if row is None:
+                stale = True
+            else:
+                accounts.touch_session(row)
+                request[USER_SESSION] = row
+                request[USER] = row.user
+            await db.commit()
+    response = await handler(request)
+    if stale and not response.prepared and SESSION_COOKIE not in response.cookies:
+        response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def current_user(request: web.Request) -> User | None:
+    """The signed-in user of this request, or None."""
+    return request.get(USER)
+
+
+def require_user(request: web.Request) -> User:
+    """The signed-in user; raises `SignInRequired` (page: redirect, API: 401) otherwise."""
+    user = current_user(request)
+    if user is None:
+        raise SignInRequired()
+    return user
+
+
+def current_session(request: web.Request) -> UserSession | None:
+    """The live session row of this request, or None."""
+    return request.get(USER_SESSION)
+
+
+def set_session_cookie(response: web.StreamResponse, token: str, settings: Settings) -> None:
+    """Hand the browser its session token: HttpOnly, SameSite=Lax, Secure behind TLS."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=settings.cookie_secure,
+    )
+
+
+def client_address(request: web.Request) -> str:
+    """The client's IP address as seen by this process (a proxy's, behind one)."""
+    return request.remote or "unknown"

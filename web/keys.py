@@ -1,0 +1,29 @@
+"""Typed keys of what the app factory stores in the `aiohttp.web.Application` (no globals)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from casebook.models import User, UserSession
+from casebook.passwords import Passwords
+from signaling.server import CallNamespace
+from web.i18n import I18n
+from web.ratelimit import LoginThrottle
+from web.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+PASSWORDS = web.AppKey("passwords", Passwords)
+I18N = web.AppKey("i18n", I18n)
+LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+# The signaling layer's socket.io namespace (tests reach in, e.g. `drop_peer`).
+CALL_NAMESPACE = web.AppKey("call_namespace", CallNamespace)
+
+# Per-request storage, filled by the middlewares.
+USER = web.RequestKey("user", User)
+USER_SESSION = web.RequestKey("user_session", UserSession)
+CSRF_TOKEN = web.RequestKey("csrf_token", str)
+CSRF_COOKIE_NEW = web.RequestKey("csrf_cookie_new", bool)
+LOCALE = web.RequestKey("locale", str)
