@@ -56,3 +56,38 @@ async def events(
     if action is not None:
         query = query.where(AuditEvent.action == action)
     return list((await session.scalars(query)).all())
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    actor_user_id: str | None = None,
+    action: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AuditEvent]:
+    """Events matching every given filter, newest first (`until` exclusive); for the admin view.
+
+    `action` ending in `.` matches a family (`case.` → every case action).
+    """
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
+    if actor_user_id is not None:
+        query = query.where(AuditEvent.actor_user_id == actor_user_id)
+    if action is not None:
+        if action.endswith("."):
+            query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+        else:
+            query = query.where(AuditEvent.action == action)
+    if target_type is not None:
+        query = query.where(AuditEvent.target_type == target_type)
+    if target_id is not None:
+        query = query.where(AuditEvent.target_id == target_id)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
+    return list((await session.scalars(query)).all())

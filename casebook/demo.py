@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casebook.case_code import format_case_code
+from casebook.case_models import AgendaItem, Case, ReviewSession, SessionInvitee, Sex
+from casebook.clock import utcnow
 from casebook.models import Center, CenterKind, Role, Room, RoomInvite, RoomKind, User
 from casebook.passwords import Passwords
+from casebook.triage import Urgency
+from casebook.workflow import CaseStatus
 
 log = logging.getLogger("junta.demo")
 
@@ -92,6 +98,8 @@ class DemoSummary:
     users: int
     rooms: int
     invites: int
+    cases: int = 0
+    sessions: int = 0
 
 
 async def load_demo(session: AsyncSession, passwords: Passwords) -> DemoSummary:
@@ -141,12 +149,123 @@ async def load_demo(session: AsyncSession, passwords: Passwords) -> DemoSummary:
                 session.add(RoomInvite(room_id=slug, user_id=user_id, moderator=moderator))
                 new_invites += 1
     await session.flush()
-    summary = DemoSummary(new_centers, new_users, new_rooms, new_invites)
+    new_sessions, new_cases = await _load_casebook(session, users)
+    summary = DemoSummary(
+        new_centers, new_users, new_rooms, new_invites, new_cases, new_sessions
+    )
     log.info(
-        "demo.loaded centers=%d users=%d rooms=%d invites=%d",
+        "demo.loaded centers=%d users=%d rooms=%d invites=%d cases=%d sessions=%d",
         summary.centers,
         summary.users,
         summary.rooms,
         summary.invites,
+        summary.cases,
+        summary.sessions,
     )
     return summary
+
+
+# Pseudonymous demo cases of the HGR No. 20 referrer, in different states. Matched by diagnosis.
+# (diagnosis, ICD-10, stage/risk, initials, age years, months, sex, urgency, specialty, status)
+CASES: list[tuple[str, str, str, str, int, int, Sex, Urgency, str | None, CaseStatus]] = [
+    (
+        "LLA de alto riesgo, recaída medular temprana",
+        "C91.0",
+        "Alto riesgo; recaída a los 14 meses del diagnóstico",
+        "JML", 9, 4, Sex.MALE, Urgency.URGENT, None, CaseStatus.SUBMITTED,
+    ),
+    (
+        "Meduloblastoma grupo 3",
+        "C71.6",
+        "Metastásico (M2), resección subtotal",
+        "ASR", 4, 7, Sex.FEMALE, Urgency.PRIORITY, "Neurooncología pediátrica",
+        CaseStatus.SCHEDULED,
+    ),
+    (
+        "Neuroblastoma estadio M",
+        "C74.9",
+        "INRG estadio M, MYCN amplificado",
+        "LGT", 2, 11, Sex.MALE, Urgency.PRIORITY, "Oncología pediátrica", CaseStatus.ACCEPTED,
+    ),
+    (
+        "Tumor de Wilms bilateral",
+        "C64.9",
+        "Estadio V",
+        "MFC", 3, 2, Sex.FEMALE, Urgency.ROUTINE, None, CaseStatus.DRAFT,
+    ),
+]
+QUESTIONS = {
+    "C91.0": "¿Candidato a inmunoterapia (blinatumomab) como puente a trasplante alogénico?",
+    "C71.6": "¿Radioterapia craneoespinal a dosis estándar o alta, y quimioterapia de sostén?",
+    "C74.9": "¿Consolidación con trasplante autólogo en tándem disponible en la red?",
+    "C64.9": "¿Cirugía conservadora de nefronas tras quimioterapia preoperatoria?",
+}
+BOARD_ROOM = "junta-tumores-sn"
+
+
+async def _load_casebook(session: AsyncSession, users: dict[str, User]) -> tuple[int, int]:
+    """The demo cases, and one scheduled tumor board on the `junta-tumores-sn` room."""
+    # Imported here: the casebook services import this package's models, not the other way.
+    from casebook.cases import next_case_number
+
+    now = utcnow()
+    new_sessions = 0
+    board = await session.scalar(select(ReviewSession).where(ReviewSession.room_id == BOARD_ROOM))
+    if board is None:
+        starts = (now + timedelta(days=3)).replace(hour=17, minute=0, second=0, microsecond=0)
+        board = ReviewSession(
+            kind=RoomKind.BOARD.value,
+            title="Junta de tumores del sistema nervioso central",
+            starts_at=starts,
+            duration_minutes=90,
+            chair_user_id=users[COORDINATOR].id,
+            room_id=BOARD_ROOM,
+            created_by_user_id=users[COORDINATOR].id,
+        )
+        session.add(board)
+        await session.flush()
+        for email in (SPECIALIST_LA_RAZA, SPECIALIST_MERIDA, LECTURER):
+            session.add(SessionInvitee(session_id=board.id, user_id=users[email].id))
+        new_sessions += 1
+
+    referrer = users[REFERRER]
+    existing = set(
+        (
+            await session.scalars(
+                select(Case.diagnosis).where(Case.referrer_user_id == referrer.id)
+            )
+        ).all()
+    )
+    new_cases = 0
+    for index, row in enumerate(CASES):
+        diagnosis, icd10, stage, initials, years, months, sex, urgency, specialty, status = row
+        if diagnosis in existing:
+            continue
+        submitted = None if status is CaseStatus.DRAFT else now - timedelta(days=6 - index)
+        case = Case(
+            code=format_case_code(now.year, await next_case_number(session, now.year)),
+            status=status.value,
+            referring_center_id=referrer.center_id,
+            referrer_user_id=referrer.id,
+            patient_initials=initials,
+            patient_age_years=years,
+            patient_age_months=months,
+            patient_sex=sex.value,
+            diagnosis=diagnosis,
+            icd10_code=icd10,
+            stage=stage,
+            treatment_so_far="Ver resumen clínico adjunto.",
+            clinical_question=QUESTIONS[icd10],
+            urgency=urgency.value,
+            specialty=specialty,
+            created_at=now - timedelta(days=7),
+            updated_at=now,
+            submitted_at=submitted,
+        )
+        session.add(case)
+        await session.flush()
+        if status is CaseStatus.SCHEDULED:
+            session.add(AgendaItem(session_id=board.id, case_id=case.id, position=1))
+        new_cases += 1
+    await session.flush()
+    return new_sessions, new_cases

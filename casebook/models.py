@@ -207,3 +207,8 @@ class AuditEvent(Base):
 @event.listens_for(AuditEvent, "before_delete")
 def _audit_is_append_only(_mapper: Any, _connection: Any, target: AuditEvent) -> None:
     raise CasebookError("audit_append_only", "audit events are never changed or deleted")
+
+
+# The clinical tables share `Base`; importing them here puts them in `Base.metadata` for anyone
+# (Alembic, tests) that imports this module.
+import casebook.case_models  # noqa: E402, F401

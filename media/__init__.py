@@ -1,7 +1,9 @@
 """Server-side media (aiortc): the selective forwarding unit and the recorder.
 
 The SFU forwards encoded frames and never decodes to re-encode per viewer:
-- `node.MediaNode`: the interface signaling calls (in process: `node.LocalMediaNode`).
+- `node.MediaNode`: the interface signaling calls (in process: `node.LocalMediaNode`; in a
+  `junta media` process: `api` serves it over HTTP and `remote.RemoteMediaNode` calls it, with
+  `wire` the JSON shapes and `settings` the process's `JUNTA_MEDIA_*` settings).
 - `room.Room`: a room's publisher and subscriber peer connections.
 - `published_track.PublishedTrack`: one published track fanned out to its subscribers.
 - `forwarder.Forwarder`: the pure forwarding rules (keyframe gating, keyframe-request

@@ -8,6 +8,7 @@ argument and result is plain data (strings, dataclasses), so it serialises as it
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from aiortc import RTCIceServer
@@ -17,6 +18,16 @@ from media.errors import MediaError
 from media.events import MediaEvent
 from media.published_track import TrackInfo
 from media.room import Connection, Room, SubscriptionOffer
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLoad:
+    """How busy a media node is: what node assignment and health checks look at."""
+
+    rooms: int
+    publishers: int
+    subscribers: int
+    forwarded_streams: int
 
 
 class MediaNode(Protocol):
@@ -64,6 +75,10 @@ class MediaNode(Protocol):
 
     async def close_room(self, room_id: str) -> None:
         """Close every connection in a room and forget it."""
+        ...
+
+    async def load(self) -> NodeLoad:
+        """Rooms, participants and forwarded streams on this node."""
         ...
 
 
@@ -137,11 +152,25 @@ class LocalMediaNode:
         """Close a participant's connections and end what it published."""
         await self.room(room_id).leave(peer_id)
 
+    async def close_connection(self, room_id: str, peer_id: str, connection: Connection) -> None:
+        """Close one of a participant's connections (its client replaces a failed one)."""
+        await self.room(room_id).close_connection(peer_id, connection)
+
     async def close_room(self, room_id: str) -> None:
         """Close every connection in a room and forget it."""
         room = self._rooms.pop(room_id, None)
         if room is not None:
             await room.close()
+
+    async def load(self) -> NodeLoad:
+        """Rooms, participants and forwarded streams on this node."""
+        rooms = list(self._rooms.values())
+        return NodeLoad(
+            rooms=len(rooms),
+            publishers=sum(r.publisher_count for r in rooms),
+            subscribers=sum(r.subscriber_count for r in rooms),
+            forwarded_streams=sum(r.forwarded_streams for r in rooms),
+        )
 
     async def close(self) -> None:
         """Close every room (process shutdown)."""

@@ -74,6 +74,11 @@ class PublishedTrack:
         return self._outputs.get(subscriber_id)
 
     @property
+    def subscriber_count(self) -> int:
+        """How many subscribers this track is forwarded to."""
+        return len(self._outputs)
+
+    @property
     def closed(self) -> bool:
         """Whether the publisher's track has gone."""
         return self._closed

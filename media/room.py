@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from aiortc import (
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -100,6 +101,21 @@ class Room:
     def tracks(self) -> list[TrackInfo]:
         """The tracks currently published in the room."""
         return [t.info for t in self._tracks.values() if not t.closed]
+
+    @property
+    def publisher_count(self) -> int:
+        """Participants with a publishing connection."""
+        return len(self._publishers)
+
+    @property
+    def subscriber_count(self) -> int:
+        """Participants with a subscribing connection."""
+        return len(self._subscribers)
+
+    @property
+    def forwarded_streams(self) -> int:
+        """Track copies the room forwards: one per (published track, subscriber) pair."""
+        return sum(t.subscriber_count for t in self._tracks.values() if not t.closed)
 
     def published_track(self, track_id: str) -> PublishedTrack:
         """The forwarding state of one published track."""
@@ -275,6 +291,18 @@ class Room:
         if subscriber is not None:
             await self._drop_subscriber(peer_id, subscriber.pc)
 
+    async def close_connection(self, peer_id: str, connection: Connection) -> None:
+        """Close one of a participant's connections, which its client replaces after a
+        failure (aiortc has no ICE restart); a publish connection takes its tracks with it."""
+        if connection == "publish":
+            publisher = self._publishers.get(peer_id)
+            if publisher is not None:
+                await self._drop_publisher(peer_id, publisher.pc)
+        else:
+            subscriber = self._subscribers.get(peer_id)
+            if subscriber is not None:
+                await self._drop_subscriber(peer_id, subscriber.pc)
+
     async def close(self) -> None:
         """Close every connection in the room."""
         self._closed = True
@@ -349,7 +377,14 @@ class Room:
         peer_id: str,
         on_end: Callable[[str, RTCPeerConnection], Awaitable[None]],
     ) -> RTCPeerConnection:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self._ice_servers)))
+        # One transport for every m= section from the start: with aiortc's default (balanced)
+        # policy, a second track of a kind in a first offer keeps a transport of its own that
+        # bundling never replaces, and a browser, which bundles, never receives it.
+        pc = RTCPeerConnection(
+            RTCConfiguration(
+                iceServers=list(self._ice_servers), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+            )
+        )
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:

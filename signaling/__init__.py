@@ -1,15 +1,19 @@
 """Call signaling: the socket.io `/call` namespace, join grants, ICE servers and room state.
 
 Knows nothing of cases; `web` issues the grants it verifies and mounts the server it builds.
+Calls of three or more go through the SFU, which signaling drives through `MediaPort` (it never
+imports `media`; `web.media_bridge` adapts a media node to it).
 """
 
 from .errors import SignalingError
 from .events import CallEvent, OnCallEvent
 from .grants import JoinGrant, issue_grant, sign_grant, verify_grant
 from .ice import IceConfig, ice_servers
+from .media_port import MediaPort, MediaRefused
 from .protocol import PROTOCOL_VERSION
 from .roomstate import MemoryRoomState, RoomState
 from .server import CallNamespace, build_socket_server
+from .topology import Mode, decide_mode
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -17,11 +21,15 @@ __all__ = [
     "CallNamespace",
     "IceConfig",
     "JoinGrant",
+    "MediaPort",
+    "MediaRefused",
     "MemoryRoomState",
+    "Mode",
     "OnCallEvent",
     "RoomState",
     "SignalingError",
     "build_socket_server",
+    "decide_mode",
     "ice_servers",
     "issue_grant",
     "sign_grant",

@@ -19,6 +19,9 @@ ErrorCode = Literal[
     "forbidden",
     "rate_limited",
     "internal",
+    "media_unavailable",
+    "not_sfu",
+    "media_error",
 ]
 
 ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))

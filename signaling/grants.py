@@ -13,6 +13,7 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -22,6 +23,8 @@ GRANT_VERSION = 1
 MAX_TTL = 300  # tokens live at most 5 minutes; a reconnecting client fetches a fresh one
 CLOCK_SKEW = 30  # web and signaling may run on hosts whose clocks disagree a little
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
+
+RoomKind = Literal["consultation", "board", "lecture"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class JoinGrant:
     moderate: bool
     admission: bool
     exp: int
+    room_kind: RoomKind = "consultation"
 
     @property
     def may_signal(self) -> bool:
@@ -55,6 +59,7 @@ class _Claims(BaseModel):
     moderate: bool
     admission: bool
     exp: int
+    kind: RoomKind
 
 
 def issue_grant(
@@ -68,13 +73,14 @@ def issue_grant(
     subscribe: bool = True,
     moderate: bool = False,
     admission: bool = False,
+    room_kind: RoomKind = "consultation",
     ttl: int = MAX_TTL,
 ) -> JoinGrant:
     """A grant expiring `ttl` seconds (at most 5 minutes) after `now`."""
     if not 0 < ttl <= MAX_TTL:
         raise ValueError(f"ttl must be in 1..{MAX_TTL}")
     return JoinGrant(user_id, name, room, role, publish, subscribe, moderate, admission,
-                     int(now) + ttl)
+                     int(now) + ttl, room_kind)
 
 
 def sign_grant(grant: JoinGrant, secret: bytes) -> str:
@@ -83,6 +89,7 @@ def sign_grant(grant: JoinGrant, secret: bytes) -> str:
         "v": GRANT_VERSION, "sub": grant.user_id, "name": grant.name, "room": grant.room,
         "role": grant.role, "publish": grant.publish, "subscribe": grant.subscribe,
         "moderate": grant.moderate, "admission": grant.admission, "exp": grant.exp,
+        "kind": grant.room_kind,
     }
     body = _b64encode(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
     return f"{body}.{_b64encode(_mac(secret, body))}"
@@ -110,7 +117,8 @@ def verify_grant(token: str, secret: bytes, now: float) -> JoinGrant:
     if claims.exp > now + MAX_TTL + CLOCK_SKEW:
         raise SignalingError("token_invalid", "join token lives longer than 5 minutes")
     return JoinGrant(claims.sub, claims.name, claims.room, claims.role, claims.publish,
-                     claims.subscribe, claims.moderate, claims.admission, claims.exp)
+                     claims.subscribe, claims.moderate, claims.admission, claims.exp,
+                     claims.kind)
 
 
 def token_id(token: str) -> str:

@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    RootModel,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -122,6 +123,52 @@ class LeavePayload(_Strict):
     pass
 
 
+class OfferDescription(_Strict):
+    type: Literal["offer"]
+    sdp: Sdp
+
+
+class AnswerDescription(_Strict):
+    type: Literal["answer"]
+    sdp: Sdp
+
+
+class SfuPublish(_Strict):
+    """The client's publishing offer; `restart` replaces a failed publish connection."""
+
+    action: Literal["publish"]
+    description: OfferDescription
+    restart: bool = False
+
+
+class SfuAnswer(_Strict):
+    """The client's answer to the server's latest subscription offer."""
+
+    action: Literal["answer"]
+    description: AnswerDescription
+
+
+class SfuCandidate(_Strict):
+    action: Literal["candidate"]
+    leg: Literal["publish", "subscribe"]
+    candidate: IceCandidate | None  # required; null ends the candidates
+
+
+class SfuResubscribe(_Strict):
+    """The client closed a failed subscribe connection and wants a fresh offer."""
+
+    action: Literal["resubscribe"]
+
+
+SfuAction = Annotated[
+    SfuPublish | SfuAnswer | SfuCandidate | SfuResubscribe, Field(discriminator="action")
+]
+
+
+class SfuPayload(RootModel[SfuAction]):
+    """`sfu` from a client: one of its actions, told apart by `action`."""
+
+
 EVENT_MODELS: dict[str, type[BaseModel]] = {
     "join": JoinPayload,
     "signal": SignalPayload,
@@ -129,6 +176,7 @@ EVENT_MODELS: dict[str, type[BaseModel]] = {
     "chat": ChatPayload,
     "moderate": ModeratePayload,
     "leave": LeavePayload,
+    "sfu": SfuPayload,
 }
 
 _SDP_LINE = re.compile(r"^[a-z]=.*$")
@@ -151,10 +199,14 @@ def parse_sdp_lines(sdp: str) -> list[tuple[str, str]]:
 
 def check_description(description: SessionDescription) -> None:
     """Raise invalid_sdp for an offer or answer whose SDP does not parse (rollback carries none)."""
-    if description.type == "rollback":
-        return
+    if description.type != "rollback":
+        check_sdp(description.sdp)
+
+
+def check_sdp(sdp: str) -> None:
+    """Raise invalid_sdp unless `sdp` parses as SDP."""
     try:
-        parse_sdp_lines(description.sdp)
+        parse_sdp_lines(sdp)
     except ValueError as exc:
         raise SignalingError("invalid_sdp", str(exc)) from None
 

@@ -1,4 +1,4 @@
-"""Room state behind one async interface: peers (joined and waiting), chat history, bars.
+"""Room state behind one async interface: peers (joined and waiting), chat, bars, media mode.
 
 Shaped like python-socketio's managers: `MemoryRoomState` for one process, and later a Redis
 implementation behind the same methods for many. So every value is plain serializable data, and
@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .protocol import CHAT_HISTORY, ChatMessage, Peer
+from .topology import Mode
 
 
 class PeerRecord(BaseModel):
@@ -74,12 +75,21 @@ class RoomState(ABC):
     async def is_barred(self, room: str, key: str, now: float) -> bool:
         """Whether `key` is barred from the room at `now`."""
 
+    @abstractmethod
+    async def get_mode(self, room: str) -> Mode:
+        """Whether the room's media goes peer to peer or through the SFU (`p2p` when unset)."""
+
+    @abstractmethod
+    async def set_mode(self, room: str, mode: Mode) -> None:
+        """Record the room's mode; a room nobody is in keeps none."""
+
 
 @dataclass
 class _Room:
     peers: dict[str, PeerRecord] = field(default_factory=dict)
     chat: deque[ChatMessage] = field(default_factory=lambda: deque(maxlen=CHAT_HISTORY))
     barred: dict[str, float] = field(default_factory=dict)
+    mode: Mode = "p2p"
 
 
 class MemoryRoomState(RoomState):
@@ -157,3 +167,12 @@ class MemoryRoomState(RoomState):
     async def is_barred(self, room: str, key: str, now: float) -> bool:
         found = self._rooms.get(room)
         return found is not None and found.barred.get(key, now) > now
+
+    async def get_mode(self, room: str) -> Mode:
+        found = self._rooms.get(room)
+        return found.mode if found else "p2p"
+
+    async def set_mode(self, room: str, mode: Mode) -> None:
+        found = self._rooms.get(room)
+        if found is not None:
+            found.mode = mode

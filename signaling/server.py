@@ -22,7 +22,8 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import SignalingError
 from .events import CallEvent, CallEventKind, OnCallEvent
-from .grants import CLOCK_SKEW, MAX_TTL, JoinGrant, token_id, verify_grant
+from .grants import CLOCK_SKEW, MAX_TTL, JoinGrant, RoomKind, token_id, verify_grant
+from .media_port import MediaPort
 from .protocol import (
     EVENT_MODELS,
     PROTOCOL_VERSION,
@@ -32,6 +33,7 @@ from .protocol import (
     ModeratePayload,
     Peer,
     PeerState,
+    SfuPayload,
     SignalPayload,
     check_description,
     decode_payload,
@@ -40,6 +42,7 @@ from .protocol import (
 )
 from .ratelimit import TokenBucket
 from .roomstate import MemoryRoomState, PeerRecord, RoomState
+from .sfu_session import SfuSessions
 
 log = logging.getLogger("junta.signaling")
 
@@ -95,7 +98,8 @@ def _wire(model: BaseModel) -> dict[str, Any]:
 
 
 class CallNamespace(socketio.AsyncNamespace):
-    """Brokers WebRTC calls: rooms, waiting room, relay, state, chat, moderation."""
+    """Brokers WebRTC calls: rooms, waiting room, relay, state, chat, moderation; calls of
+    three or more go through the SFU (`SfuSessions`)."""
 
     def __init__(
         self,
@@ -105,6 +109,7 @@ class CallNamespace(socketio.AsyncNamespace):
         reconnect_grace: float,
         on_event: OnCallEvent | None,
         clock: Callable[[], float],
+        media: MediaPort | None = None,
     ) -> None:
         super().__init__(NAMESPACE)
         self.state = state
@@ -115,12 +120,16 @@ class CallNamespace(socketio.AsyncNamespace):
         self._connections: dict[str, Connection] = {}
         self._grace: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._closing = False
+        self.sfu = SfuSessions(
+            media=media, state=state, to_room=self._emit_to_room, to_socket=self._emit_to_socket
+        )
         self._handlers: dict[str, Handler] = {
             "signal": self._signal,
             "state": self._state,
             "chat": self._chat,
             "moderate": self._moderate,
             "leave": self._leave,
+            "sfu": self._sfu,
         }
 
     # --- dispatch -------------------------------------------------------------------------
@@ -207,6 +216,7 @@ class CallNamespace(socketio.AsyncNamespace):
         room, tid = grant.room, token_id(p.token)
         if await self.state.is_barred(room, f"token:{tid}", now):
             raise SignalingError("forbidden", "this token was revoked (removed or refused)")
+        self.sfu.check_available(grant)
         # Someone removed from this call comes back only through the waiting room.
         removed = await self.state.is_barred(room, f"user:{grant.user_id}", now)
         prev = await self.state.get_peer(room, p.peer_id)
@@ -238,7 +248,10 @@ class CallNamespace(socketio.AsyncNamespace):
         await self._enter(conn.sid, room, grant.moderate)
         if prev is not None and prev.admitted:
             await self._send_peer_state(room, peer)
+            await self.sfu.resumed(room, p.peer_id)
         else:
+            # A move to the SFU reaches the others before the newcomer who caused it.
+            await self.sfu.admitted(room, grant.room_kind, p.peer_id, grant.subscribe, conn.sid)
             await self.emit("peer-joined", _wire(peer), room=_room_key(room), skip_sid=conn.sid)
             await self._report("joined", room, peer)
         return await self._joined(room, record)
@@ -252,7 +265,7 @@ class CallNamespace(socketio.AsyncNamespace):
             self=_wire(record.peer),
             peers=[_wire(r.peer) for r in records if r.admitted and r.peer.peer_id != me],
             chat=[_wire(m) for m in await self.state.chat_history(room)],
-            mode="p2p",
+            mode=await self.sfu.mode(room),
         )
         if record.peer.moderator:
             ack["waiting"] = [_wire(r.peer) for r in records if not r.admitted]
@@ -264,6 +277,7 @@ class CallNamespace(socketio.AsyncNamespace):
         m.conn.grant = m.conn.peer_id = None
         log.info("signaling.leave room=%s peer=%s", m.room, m.peer_id)
         if m.record.admitted:
+            await self.sfu.departed(m.room, m.peer_id)
             await self._send_peer_left(m.room, m.peer_id, "left")
             await self._report("left", m.room, m.record.peer)
         else:
@@ -313,6 +327,7 @@ class CallNamespace(socketio.AsyncNamespace):
             record = await self.state.remove_peer(room, peer_id, if_disconnected_sid=sid)
             if record is not None:
                 log.info("signaling.timeout room=%s peer=%s", room, peer_id)
+                await self.sfu.departed(room, peer_id)
                 await self._send_peer_left(room, peer_id, "timeout")
                 await self._report("left", room, record.peer)
         except Exception as exc:
@@ -330,6 +345,7 @@ class CallNamespace(socketio.AsyncNamespace):
     async def shutdown(self) -> None:
         """Cancel the reconnect-grace timers; call before the server stops."""
         self._closing = True
+        await self.sfu.shutdown()
         tasks = list(self._grace.values())
         self._grace.clear()
         for task in tasks:
@@ -360,6 +376,8 @@ class CallNamespace(socketio.AsyncNamespace):
         if record is None:
             raise SignalingError("not_joined", "join first")
         await self._send_peer_state(m.room, record.peer)
+        if "screen_stream" in p.model_fields_set:
+            await self.sfu.state_changed(m.room)
         return ok(state=_wire(record.peer.state))
 
     async def _chat(self, m: Member, p: ChatPayload) -> dict[str, Any]:
@@ -386,7 +404,7 @@ class CallNamespace(socketio.AsyncNamespace):
                  p.action, p.target)
         notice = {"action": p.action, "target": p.target, "by": m.peer_id}
         if p.action == "admit":
-            await self._admit(m.room, target)
+            await self._admit(m.room, m.grant.room_kind, target)
         elif p.action in ("refuse", "remove"):
             await self._expel(m.room, target, notice)
         else:
@@ -397,11 +415,15 @@ class CallNamespace(socketio.AsyncNamespace):
                 await self._send_peer_state(m.room, updated.peer)
         return ok()
 
-    async def _admit(self, room: str, target: PeerRecord) -> None:
+    async def _admit(self, room: str, kind: RoomKind, target: PeerRecord) -> None:
         record = await self.state.update_peer(room, target.peer.peer_id, admitted=True)
         if record is None:
             raise SignalingError("peer_not_found", "no such peer in the waiting room")
         await self._enter(record.sid, room, record.peer.moderator)
+        # Its grant is on its socket, which another process may hold: then assume it may.
+        conn = self._connections.get(record.sid)
+        may_subscribe = conn.grant.subscribe if conn and conn.grant else True
+        await self.sfu.admitted(room, kind, record.peer.peer_id, may_subscribe, record.sid)
         await self.emit("admitted", await self._joined(room, record), to=record.sid)
         await self.emit("peer-joined", _wire(record.peer), room=_room_key(room),
                         skip_sid=record.sid)
@@ -421,6 +443,7 @@ class CallNamespace(socketio.AsyncNamespace):
         self._cancel_grace(room, peer_id)
         if target.admitted:
             await self._exit(target.sid, room)
+            await self.sfu.departed(room, peer_id)
             await self._send_peer_left(room, peer_id, "removed")
             await self._report("removed", room, target.peer)
         else:
@@ -429,7 +452,18 @@ class CallNamespace(socketio.AsyncNamespace):
         if target.peer.connected:
             await self.server.disconnect(target.sid, namespace=self.namespace)
 
+    async def _sfu(self, m: Member, p: SfuPayload) -> dict[str, Any]:
+        return await self.sfu.handle(m.room, m.grant, m.peer_id, p)
+
     # --- helpers --------------------------------------------------------------------------
+
+    async def _emit_to_room(
+        self, room: str, event: str, data: dict[str, Any], skip_sid: str | None
+    ) -> None:
+        await self.emit(event, data, room=_room_key(room), skip_sid=skip_sid)
+
+    async def _emit_to_socket(self, sid: str, event: str, data: dict[str, Any]) -> None:
+        await self.emit(event, data, to=sid)
 
     async def _enter(self, sid: str, room: str, moderator: bool) -> None:
         await self.enter_room(sid, _room_key(room))
@@ -477,8 +511,12 @@ def build_socket_server(
     client_manager: socketio.AsyncManager | None = None,
     clock: Callable[[], float] = time.time,
     cors_allowed_origins: str | list[str] | None = None,
+    media: MediaPort | None = None,
 ) -> tuple[socketio.AsyncServer, CallNamespace]:
     """The socket.io server with `/call` registered; the web app calls `sio.attach(app)`.
+
+    `media` is the SFU for rooms of three or more, boards and lectures; without it those rooms
+    stay peer to peer where they can and refuse joins (`media_unavailable`) where they cannot.
 
     `cors_allowed_origins=None` accepts only same-origin pages. `clock` drives token expiry,
     rate limits and timestamps; the reconnect grace runs on the event loop.
@@ -506,6 +544,7 @@ def build_socket_server(
         reconnect_grace=reconnect_grace,
         on_event=on_event,
         clock=clock,
+        media=media,
     )
     sio.register_namespace(namespace)
     return sio, namespace

@@ -198,7 +198,11 @@ async def demo_database_url(
 @pytest.fixture
 def app_settings(demo_database_url: str, tmp_path: Path) -> Settings:
     """Settings for an app on the demo database."""
-    return test_settings(demo_database_url, recordings_dir=tmp_path / "recordings")
+    return test_settings(
+        demo_database_url,
+        recordings_dir=tmp_path / "recordings",
+        storage_dir=tmp_path / "storage",
+    )
 
 
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]

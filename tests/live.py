@@ -73,6 +73,7 @@ class LiveServer:
             url,
             reconnect_grace=reconnect_grace,
             recordings_dir=workdir / "recordings",
+            storage_dir=workdir / "storage",
             **settings_overrides,
         )
         self._demo = demo

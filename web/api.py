@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import cast, get_args
 
 from aiohttp import web
 
 from casebook import accounts
-from signaling.grants import issue_grant, sign_grant
+from signaling.grants import RoomKind, issue_grant, sign_grant
 from signaling.ice import IceConfig, ice_servers
 from signaling.protocol import PROTOCOL_VERSION
 from web.auth import require_user
@@ -24,6 +25,13 @@ def ice_config(settings: Settings) -> IceConfig:
         turn_secret=settings.turn_secret,
         turn_ttl=settings.turn_ttl,
     )
+
+
+def room_kind(kind: str) -> RoomKind:
+    """The grant's `room_kind` for a room's stored kind (the schema allows only these)."""
+    if kind not in get_args(RoomKind):
+        raise ValueError(f"unknown room kind {kind!r}")
+    return cast(RoomKind, kind)
 
 
 async def join_room(request: web.Request) -> web.Response:
@@ -46,6 +54,7 @@ async def join_room(request: web.Request) -> web.Response:
         subscribe=True,
         moderate=invite.moderator,
         admission=invite.room.requires_admission and not invite.moderator,
+        room_kind=room_kind(invite.room.kind),
     )
     return web.json_response(
         {

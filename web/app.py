@@ -18,7 +18,7 @@ from casebook.db import create_engine, is_sqlite, session_factory
 from casebook.demo import load_demo
 from casebook.passwords import PasswordPolicy, Passwords
 from signaling.server import build_socket_server
-from web import api, pages
+from web import api, casebook_api, pages
 from web.attendance import call_event_recorder
 from web.auth import session_middleware
 from web.csrf import csrf_middleware
@@ -34,6 +34,7 @@ from web.keys import (
     SESSIONS,
     SETTINGS,
 )
+from web.media_bridge import MediaBridge, node_ice_servers
 from web.ratelimit import LoginThrottle
 from web.settings import Settings
 
@@ -87,17 +88,21 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     )
 
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    # The SFU (rooms of three or more, boards, lectures) runs in this process.
+    media = MediaBridge.in_process(ice_servers=node_ice_servers(settings))
     sio, namespace = build_socket_server(
         secret=settings.secret_key,
         reconnect_grace=settings.reconnect_grace,
         on_event=call_event_recorder(app[SESSIONS]),
         client_manager=manager,
+        media=media,
     )
     sio.attach(app)
     app[CALL_NAMESPACE] = namespace
 
     pages.add_routes(app)
     api.add_routes(app)
+    casebook_api.setup(app, settings)
     # The more specific prefix first: it must win over /static/.
     app.router.add_static("/static/vendor/socket.io/", vendor_dir, name="socketio-client")
     app.router.add_static("/static/", STATIC_DIR, name="static")
@@ -106,6 +111,8 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
         await prepare_database(settings, demo=demo, passwords=app[PASSWORDS])
 
     async def cleanup(app: web.Application) -> None:
+        await namespace.shutdown()
+        await media.close()
         await engine.dispose()
 
     app.on_startup.append(startup)

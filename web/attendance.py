@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from casebook import audit
+from casebook import audit, review_sessions
 from signaling.events import CallEvent
 
 log = logging.getLogger("junta.attendance")
@@ -58,4 +58,14 @@ async def _record(
             detail={"peer_id": event.peer_id, "user_id": event.user_id},
             at=event.at,
         )
+        if actor is not None and event.kind in {"joined", "left"}:
+            # Calls of review sessions also fill the session's attendance list.
+            await review_sessions.record_call_event(
+                db,
+                room_id=event.room,
+                user_id=actor,
+                peer_id=event.peer_id,
+                kind=event.kind,
+                at=event.at,
+            )
         await db.commit()

@@ -22,6 +22,7 @@ from casebook.db import create_engine, session_factory
 from casebook.errors import CasebookError
 from casebook.models import Role
 from casebook.passwords import PasswordPolicy, Passwords
+from media.settings import MediaSettings, MediaSettingsError
 from web.errors import StartupError
 from web.settings import Settings, SettingsError
 
@@ -45,6 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default JUNTA_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default JUNTA_PORT or 8080)")
     serve.add_argument("--demo", action="store_true", help="load the demo network first")
+
+    media = commands.add_parser(
+        "media", help="serve a media node (the SFU) behind its internal API"
+    )
+    media.add_argument(
+        "--host", help="address to listen on (default JUNTA_MEDIA_HOST or 127.0.0.1)"
+    )
+    media.add_argument(
+        "--port", type=int, help="port to listen on (default JUNTA_MEDIA_PORT or 8081)"
+    )
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -71,11 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # A server logs what it does; the admin commands print one line, and only warnings log.
     logging.basicConfig(
-        level=logging.INFO if args.command == "serve" else logging.WARNING,
+        level=logging.INFO if args.command in ("serve", "media") else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
+        if args.command == "media":
+            # A media node needs none of the web settings (and no database or secret key).
+            serve_media(MediaSettings.from_env(host=args.host, port=args.port))
+            return 0
         settings = Settings.from_env()
         if args.command == "serve":
             serve(settings, host=args.host, port=args.port, demo=args.demo)
@@ -91,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"created user {email}")
     except KeyboardInterrupt:
         return 130
-    except (CliError, SettingsError, CasebookError, StartupError) as error:
+    except (CliError, SettingsError, MediaSettingsError, CasebookError, StartupError) as error:
         return _fail(str(error))
     except Exception as error:  # the user gets one line; details go to the log at debug level
         log.debug("command failed", exc_info=True)
@@ -123,6 +138,13 @@ def serve(settings: Settings, *, host: str | None, port: int | None, demo: bool)
         print=lambda text: log.info("serve.started %s", " ".join(text.split())),
         access_log=None,
     )
+
+
+def serve_media(settings: MediaSettings) -> None:
+    """Serve a media node's internal API until interrupted."""
+    from media.api import run
+
+    run(settings)
 
 
 async def _upgrade(settings: Settings, *, demo: bool = False) -> None:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from casebook.errors import CasebookError
+
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
 
@@ -62,6 +64,16 @@ class TooManyAttempts(WebError):
         self.retry_after = retry_after
 
 
+# Casebook refusals by code; any other code is a request that does not fit (400).
+CASEBOOK_STATUS = {
+    "not_found": 404,
+    "not_allowed": 403,
+    "illegal_transition": 409,
+    "session_not_empty": 409,
+    "too_large": 413,
+    "unsupported_type": 415,
+}
+
 _CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 
 
@@ -82,6 +94,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except WebError as refused:
         return await _reply(request, refused)
+    except CasebookError as refused:
+        status = CASEBOOK_STATUS.get(refused.code, 400)
+        return await _reply(request, WebError(status, refused.code, refused.message))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -6,7 +6,9 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from casebook.models import User, UserSession
+from casebook.notifications import Notifier
 from casebook.passwords import Passwords
+from casebook.storage import FileStore
 from signaling.server import CallNamespace
 from web.i18n import I18n
 from web.ratelimit import LoginThrottle
@@ -18,6 +20,9 @@ SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 PASSWORDS = web.AppKey("passwords", Passwords)
 I18N = web.AppKey("i18n", I18n)
 LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+# The casebook's attachment store and how its services tell people of what happened.
+FILE_STORE = web.AppKey("file_store", FileStore)
+NOTIFIER = web.AppKey("notifier", Notifier)
 # The signaling layer's socket.io namespace (tests reach in, e.g. `drop_peer`).
 CALL_NAMESPACE = web.AppKey("call_namespace", CallNamespace)
 

@@ -34,6 +34,8 @@ class Settings:
     database_url: str = "sqlite+aiosqlite:///var/junta.db"
     redis_url: str | None = None
     recordings_dir: Path = Path("var/recordings")
+    storage_dir: Path = Path("var/storage")  # case attachments, content-addressed
+    max_attachment_mb: int = 50
     stun_urls: tuple[str, ...] = ()
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = None
@@ -62,6 +64,10 @@ class Settings:
             database_url=env.database_url("JUNTA_DATABASE_URL", default.database_url),
             redis_url=env.optional("JUNTA_REDIS_URL"),
             recordings_dir=Path(env.text("JUNTA_RECORDINGS_DIR", str(default.recordings_dir))),
+            storage_dir=Path(env.text("JUNTA_STORAGE_DIR", str(default.storage_dir))),
+            max_attachment_mb=env.integer(
+                "JUNTA_MAX_ATTACHMENT_MB", default.max_attachment_mb, low=1, high=4096
+            ),
             stun_urls=env.urls("JUNTA_STUN_URLS", ("stun:", "stuns:")),
             turn_urls=env.urls("JUNTA_TURN_URLS", ("turn:", "turns:")),
             turn_secret=env.optional("JUNTA_TURN_SECRET"),

@@ -21,9 +21,10 @@ CONSULTATION = "interconsulta-lla"
 BOARD = "junta-tumores-sn"
 
 # Decoded video frames of the tile `[data-key="<peer>:<kind>"]`, from the inbound-rtp stats of the
-# RTCPeerConnection to that peer whose track is the one the tile shows; -1 when there is none.
+# RTCPeerConnection carrying that peer's media (P2P, or the SFU subscription: `junta.mediaPc`)
+# whose track is the one the tile shows; -1 when there is none.
 FRAMES_DECODED = """async ([remote, kind]) => {
-  const pc = window.junta.pcs.get(remote);
+  const pc = window.junta.mediaPc(remote);
   const video = document.querySelector(`[data-key="${remote}:${kind}"] video`);
   const track = video && video.srcObject && video.srcObject.getVideoTracks()[0];
   if (!pc || !track) return -1;
@@ -33,6 +34,23 @@ FRAMES_DECODED = """async ([remote, kind]) => {
     }
   }
   return -1;
+}"""
+
+# SFU mode: video frames decoded on the subscription, per remote peer and source, summed over the
+# inbound-rtp streams whose `mid` the subscription's `tracks` map to that peer.
+SFU_FRAMES = """async () => {
+  const sfu = window.junta.sfu;
+  const pc = sfu && sfu.subscribePc;
+  const out = {};
+  if (!pc) return out;
+  for (const s of (await pc.getStats()).values()) {
+    if (s.type !== "inbound-rtp" || s.kind !== "video") continue;
+    const info = sfu.tracksByMid[s.mid];
+    if (!info) continue;
+    const key = `${info.peer_id}:${info.source}`;
+    out[key] = (out[key] || 0) + (s.framesDecoded || 0);
+  }
+  return out;
 }"""
 
 VIDEO_WIDTH = """([remote, kind]) => {
@@ -59,6 +77,13 @@ class Person:
 
     def frames_decoded(self, remote: str, kind: str = "camera") -> int:
         return int(self.page.evaluate(FRAMES_DECODED, [remote, kind]))
+
+    def sfu_frames(self) -> dict[str, int]:
+        """Frames decoded through the SFU subscription, by "<peer_id>:<camera|screen>"."""
+        return dict(self.page.evaluate(SFU_FRAMES))
+
+    def mode(self) -> str:
+        return str(self.page.evaluate("window.junta.mode || 'p2p'"))
 
     def video_width(self, remote: str, kind: str = "camera") -> int:
         return int(self.page.evaluate(VIDEO_WIDTH, [remote, kind]))
@@ -141,11 +166,11 @@ def wait_until(
 
 
 def wait_connected(a: Person, b: Person, timeout: float = 20.0) -> None:
-    """Both pages have a connected RTCPeerConnection to each other."""
+    """Both pages have a connected RTCPeerConnection carrying each other's media (P2P or SFU)."""
     a_id, b_id = a.peer_id, b.peer_id
     for me, other in ((a, b_id), (b, a_id)):
         me.page.wait_for_function(
-            "(other) => { const pc = window.junta.pcs.get(other);"
+            "(other) => { const pc = window.junta.mediaPc(other);"
             " return pc && pc.connectionState === 'connected'; }",
             arg=other,
             timeout=timeout * 1000,

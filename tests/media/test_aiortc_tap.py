@@ -97,32 +97,6 @@ async def pcs() -> AsyncIterator[Callable[[], RTCPeerConnection]]:
         await pc.close()
 
 
-@pytest.fixture
-def decoder_threads(monkeypatch: pytest.MonkeyPatch) -> set[threading.Thread]:
-    """The threads in which aiortc created a decoder (it does so on the first frame decoded)."""
-    threads: set[threading.Thread] = set()
-    original = aiortc.rtcrtpreceiver.get_decoder
-
-    def get_decoder(codec: Any) -> Any:
-        threads.add(threading.current_thread())
-        return original(codec)
-
-    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", get_decoder)
-    return threads
-
-
-@pytest.fixture
-def encoders_created(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The codecs for which any aiortc sender created an encoder."""
-    created: list[str] = []
-    original = aiortc.rtcrtpsender.get_encoder
-
-    def get_encoder(codec: Any) -> Any:
-        created.append(codec.name)
-        return original(codec)
-
-    monkeypatch.setattr(aiortc.rtcrtpsender, "get_encoder", get_encoder)
-    return created
 
 
 async def test_receiver_tap_gets_encoded_frames_and_the_decoder_never_runs(

@@ -52,6 +52,7 @@ class Participant:
         self.peer_id = str(uuid.uuid4())
         self.last_token: str | None = None
         self.received: defaultdict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
+        self.order: list[str] = []  # every event name, in the order received
         self.client = self._new_client()
 
     def _new_client(self) -> socketio.AsyncClient:
@@ -60,6 +61,7 @@ class Participant:
         return client
 
     async def _record(self, event: str, data: Any = None) -> None:
+        self.order.append(event)
         self.received[event].put_nowait(data)
 
     def token(self, **overrides: Any) -> str:

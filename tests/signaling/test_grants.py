@@ -39,8 +39,9 @@ def code_of(token: str, now: float = NOW) -> str:
 
 
 def test_round_trip_keeps_every_field() -> None:
-    g = grant(admission=True, publish=False)
+    g = grant(admission=True, publish=False, room_kind="board")
     assert verify_grant(sign_grant(g, SECRET), SECRET, NOW) == g
+    assert g.room_kind == "board"
     assert g.exp == int(NOW) + 300 and g.may_signal
 
 
@@ -50,15 +51,18 @@ def test_token_matches_the_documented_format() -> None:
     claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     assert claims == {"v": 1, "sub": "u-1", "name": "Dra. Núñez", "room": "room-7",
                       "role": "oncologist", "publish": True, "subscribe": True,
-                      "moderate": True, "admission": False, "exp": int(NOW) + 300}
+                      "moderate": True, "admission": False, "exp": int(NOW) + 300,
+                      "kind": "consultation"}
     assert signature == b64(hmac.new(SECRET, body.encode(), hashlib.sha256).digest())
     assert "=" not in token
 
 
 def test_a_token_forged_by_hand_to_the_format_is_accepted() -> None:
     claims = {"v": 1, "sub": "u-2", "name": "n", "room": "r", "role": "x", "publish": True,
-              "subscribe": False, "moderate": False, "admission": True, "exp": int(NOW) + 60}
-    assert verify_grant(forge(claims), SECRET, NOW).admission is True
+              "subscribe": False, "moderate": False, "admission": True, "exp": int(NOW) + 60,
+              "kind": "lecture"}
+    forged = verify_grant(forge(claims), SECRET, NOW)
+    assert forged.admission is True and forged.room_kind == "lecture"
 
 
 def test_expired_token_is_refused() -> None:
@@ -69,7 +73,8 @@ def test_expired_token_is_refused() -> None:
 
 def test_token_living_longer_than_five_minutes_is_refused() -> None:
     claims = {"v": 1, "sub": "u", "name": "n", "room": "r", "role": "x", "publish": True,
-              "subscribe": True, "moderate": False, "admission": False, "exp": int(NOW) + 3600}
+              "subscribe": True, "moderate": False, "admission": False, "exp": int(NOW) + 3600,
+              "kind": "board"}
     assert code_of(forge(claims)) == "token_invalid"
     assert code_of(sign_grant(grant(now=NOW + 600), SECRET)) == "token_invalid"
     # A little clock skew between web and signaling is tolerated.
@@ -98,11 +103,19 @@ def test_malformed_token_is_refused(token: str) -> None:
 
 @pytest.mark.parametrize("claims", [
     {"v": 2, "sub": "u", "name": "n", "room": "r", "role": "x", "publish": True,
-     "subscribe": True, "moderate": False, "admission": False, "exp": int(NOW) + 60},
+     "subscribe": True, "moderate": False, "admission": False, "exp": int(NOW) + 60,
+     "kind": "board"},
     {"v": 1, "sub": "u", "name": "n", "room": "r", "role": "x", "publish": "yes",
-     "subscribe": True, "moderate": False, "admission": False, "exp": int(NOW) + 60},
+     "subscribe": True, "moderate": False, "admission": False, "exp": int(NOW) + 60,
+     "kind": "board"},
     {"v": 1, "sub": "u", "name": "n", "room": "r", "role": "x", "publish": True,
-     "subscribe": True, "moderate": False, "admission": False, "exp": int(NOW) + 60, "x": 1},
+     "subscribe": True, "moderate": False, "admission": False, "exp": int(NOW) + 60,
+     "kind": "board", "x": 1},
+    {"v": 1, "sub": "u", "name": "n", "room": "r", "role": "x", "publish": True,
+     "subscribe": True, "moderate": False, "admission": False, "exp": int(NOW) + 60,
+     "kind": "seminar"},
+    {"v": 1, "sub": "u", "name": "n", "room": "r", "role": "x", "publish": True,
+     "subscribe": True, "moderate": False, "admission": False, "exp": int(NOW) + 60},
     {"v": 1, "sub": "u", "name": "n", "room": "r", "role": "x", "publish": True},
     ["not", "an", "object"],
 ])

@@ -83,3 +83,15 @@ async def test_bars_last_until_their_time_or_the_end_of_the_call(state: RoomStat
     assert await state.is_barred("a", "user:u9", now=1e12)
     await state.remove_peer("a", r.peer.peer_id)
     assert not await state.is_barred("a", "user:u9", now=0.0)
+
+
+async def test_the_mode_lasts_as_long_as_the_call(state: RoomState) -> None:
+    r = record(1)
+    await state.set_mode("a", "sfu")  # nobody in the room: no call to have a mode
+    assert await state.get_mode("a") == "p2p"
+    await state.put_peer("a", r)
+    await state.set_mode("a", "sfu")
+    assert await state.get_mode("a") == "sfu"
+    assert await state.get_mode("b") == "p2p"
+    await state.remove_peer("a", r.peer.peer_id)
+    assert await state.get_mode("a") == "p2p"

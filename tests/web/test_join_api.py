@@ -40,6 +40,7 @@ async def test_invitee_gets_a_token_signaling_accepts(
     )
     assert grant.publish and grant.subscribe
     assert not grant.moderate and not grant.admission
+    assert grant.room_kind == "consultation"
     assert 0 < grant.exp - time.time() <= 300
 
 
@@ -59,6 +60,16 @@ async def test_other_invitees_of_an_admission_room_wait_to_be_admitted(
     body = await (await _join(web_client, "junta-tumores-sn", csrf)).json()
     grant = verify_grant(body["token"], web_client.app[SETTINGS].secret_key, time.time())
     assert grant.admission and not grant.moderate and grant.role == "lecturer"
+
+
+async def test_the_grant_carries_the_rooms_kind(
+    web_client: TestClient[Any, Any], login_as: Login
+) -> None:
+    csrf = await login_as(web_client, "especialista.merida@junta.example")
+    secret = web_client.app[SETTINGS].secret_key
+    for room, kind in (("junta-tumores-sn", "board"), ("sesion-academica", "lecture")):
+        body = await (await _join(web_client, room, csrf)).json()
+        assert verify_grant(body["token"], secret, time.time()).room_kind == kind
 
 
 async def test_ice_servers_include_turn_credentials_when_a_secret_is_set(

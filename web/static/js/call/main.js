@@ -1,16 +1,21 @@
 // The call page: pre-join screen → (waiting room) → call → left. Composes the pieces:
 // devices.js (local capture), signaling.js (socket.io /call), peer.js (one RTCPeerConnection per
-// remote peer) and ui.js (rendering).
+// remote peer, mode "p2p"), sfu.js (publish and subscribe connections with the media node, mode
+// "sfu") and ui.js (rendering).
 
 import { LocalMedia, LevelMeter, canChooseSpeaker } from "./devices.js";
 import { setCatalog, t } from "./i18n.js";
 import { PeerLink } from "./peer.js";
+import { SfuSession } from "./sfu.js";
 import { CallSignaling } from "./signaling.js";
 import { Stage, appendChat, el, initials, avatarHue, renderPeople, renderWaiting, setBanner, toast } from "./ui.js";
 
 // How long a peer's socket may be gone before the server drops it (JUNTA_RECONNECT_GRACE): past it,
 // our peer connections are stale because the others have closed theirs.
 const SERVER_GRACE_MS = 20000;
+// Moving to the SFU: a P2P connection closes once the subscription carries that peer's media, or
+// after this long (PROTOCOL.md, make-before-break).
+const HANDOFF_MS = 10000;
 
 const config = JSON.parse(document.getElementById("call-config").textContent);
 setCatalog(config.i18n, config.lang);
@@ -39,6 +44,14 @@ let joinedAt = 0;
 let disconnectedAt = 0;
 let iceServers = [];
 let speakerId = "";
+/** "p2p" (one PeerLink per remote peer) or "sfu" (the SfuSession), as the server decides. */
+let mode = "p2p";
+/** The publish and subscribe connections with the media node, in SFU mode. */
+let sfu = null;
+/** Whether our grant lets us publish (read from the join token's claims). */
+let canPublish = true;
+/** P2P links being handed over to the SFU: peer_id → the timer that closes them at the latest. */
+const handoffs = new Map();
 const localState = { audio: true, video: true, screen: false, hand: false, screen_stream: null };
 /** The last room events seen (peer joined/left, signaling status), newest last. */
 const eventLog = [];
@@ -55,8 +68,24 @@ window.junta = Object.freeze({
   pcs,
   links,
   events: eventLog,
+  /** "p2p" or "sfu". */
+  get mode() {
+    return mode;
+  },
+  /** The SfuSession (publishPc, subscribePc, streams, tracksByMid) in SFU mode, else null. */
+  get sfu() {
+    return sfu;
+  },
+  /** The RTCPeerConnection that carries `remote`'s media now: its P2P one, or the subscription. */
+  mediaPc(remote) {
+    const link = links.get(remote);
+    if (sfu && sfu.subscribePc && (!link || sfu.receiving(remote))) return sfu.subscribePc;
+    return link ? link.pc : null;
+  },
   state: () => ({
     view: root.dataset.view,
+    mode,
+    sfu: sfu ? sfu.snapshot() : null,
     signaling: signaling ? signaling.status : "idle",
     local: { ...localState },
     joinCount: signaling ? signaling.joinCount : 0,
@@ -226,7 +255,19 @@ async function fetchGrant() {
   }
   const grant = await response.json();
   iceServers = grant.ice_servers || [];
+  canPublish = tokenClaims(grant.token).publish !== false;
   return grant;
+}
+
+/** The (unverified) claims of a join token: base64url(JSON) before the dot. */
+function tokenClaims(token) {
+  try {
+    const part = String(token).split(".")[0].replace(/-/g, "+").replace(/_/g, "/");
+    const json = new TextDecoder().decode(Uint8Array.from(atob(part + "===".slice((part.length + 3) % 4)), (c) => c.charCodeAt(0)));
+    return JSON.parse(json) || {};
+  } catch {
+    return {};
+  }
 }
 
 async function join() {
@@ -254,6 +295,8 @@ async function join() {
   signaling.addEventListener("chat", ({ detail }) => onChat(detail));
   signaling.addEventListener("waiting", ({ detail }) => onWaitingList(detail.peers || []));
   signaling.addEventListener("moderated", ({ detail }) => onModerated(detail));
+  signaling.addEventListener("mode", ({ detail }) => onMode(detail));
+  signaling.addEventListener("sfu", ({ detail }) => onSfu(detail));
   try {
     await signaling.start();
   } catch (error) {
@@ -290,12 +333,22 @@ function onJoined({ ack, rejoin }) {
   for (const id of [...participants.keys()]) {
     if (id !== peerId && !present.has(id)) forgetPeer(id);
   }
+  // The server's mode decides: in SFU mode no new P2P connection is opened (the ones still open
+  // are handed over); back in P2P (the room emptied while we were away) the SFU session ends.
+  const newMode = ack.mode === "sfu" ? "sfu" : "p2p";
+  if (newMode === "sfu") {
+    if (sfu && stale) leaveSfu();
+    if (sfu) sfu.resume(iceServers);
+    else enterSfu();
+  } else if (mode === "sfu") {
+    leaveSfu();
+  }
   if (ack.self) participants.set(peerId, ack.self);
   for (const peer of ack.peers || []) {
     participants.set(peer.peer_id, peer);
     const link = links.get(peer.peer_id);
     if (link) link.updateIceServers(iceServers);
-    else openLink(peer.peer_id, rejoin && !stale);
+    else if (mode === "p2p") openLink(peer.peer_id, rejoin && !stale);
   }
   if (ack.waiting) onWaitingList(ack.waiting);
   const log = $("chat-log");
@@ -313,6 +366,7 @@ function enterCall() {
   setInterval(markSpeakers, 400);
   media.addEventListener("track", ({ detail }) => {
     for (const link of links.values()) link.replaceTrack(detail.kind, detail.track).catch(() => {});
+    if (sfu) sfu.replaceTrack(detail.kind, detail.track).catch(() => {});
     render();
   });
 }
@@ -371,6 +425,90 @@ function dropLink(remoteId) {
   if (link) link.close();
   links.delete(remoteId);
   pcs.delete(remoteId);
+  clearTimeout(handoffs.get(remoteId));
+  handoffs.delete(remoteId);
+}
+
+// ------------------------------------------------------------------------------------ SFU mode
+
+function onMode({ mode: wanted } = {}) {
+  logEvent("mode", { mode: wanted });
+  // Before the join is answered, the ack's `mode` field decides.
+  if (root.dataset.view !== "incall" || !signaling || signaling.status !== "joined") return;
+  if (wanted === "sfu" && mode !== "sfu") enterSfu();
+  else if (wanted === "p2p" && mode === "sfu") leaveSfu(true);
+}
+
+function onSfu(message) {
+  if (!message || message.kind !== "offer") return;
+  logEvent("sfu-offer", { tracks: Object.keys(message.tracks || {}).length });
+  // An offer means the room is on the SFU, whatever we heard (or missed) before.
+  if (!sfu) enterSfu();
+  sfu.receive(message);
+}
+
+/** Make-before-break: open the SFU legs; P2P links stay until the SFU carries their peer. */
+function enterSfu() {
+  if (sfu) return;
+  mode = "sfu";
+  logEvent("sfu-start");
+  sfu = new SfuSession({
+    iceServers,
+    publish: canPublish,
+    request: (payload) => signaling.request("sfu", payload),
+    localMedia: () => ({
+      camera: media.stream,
+      audioTrack: media.audioTrack,
+      videoTrack: media.videoEnabled ? media.videoTrack : null,
+      screen: screenStream,
+    }),
+  });
+  sfu.addEventListener("trouble", () => {
+    toast($("toasts"), t("The connection with the media server failed. Retrying…"), { kind: "warn" });
+  });
+  sfu.addEventListener("change", () => {
+    handOver();
+    renderTiles();
+    renderConnection();
+  });
+  for (const id of links.keys()) {
+    handoffs.set(id, setTimeout(() => {
+      if (mode === "sfu" && links.has(id)) {
+        logEvent("p2p-closed", { peer_id: id, why: "timeout" });
+        dropLink(id);
+        render();
+      }
+    }, HANDOFF_MS));
+  }
+  sfu.start();
+  render();
+}
+
+/** Close each P2P link whose peer's media now arrives through the subscription. */
+function handOver() {
+  if (!sfu) return;
+  for (const id of [...links.keys()]) {
+    const peer = participants.get(id);
+    const kind = peer && peer.state.video === false ? undefined : "video";
+    if (sfu.receiving(id, kind)) {
+      logEvent("p2p-closed", { peer_id: id, why: "sfu" });
+      dropLink(id);
+    }
+  }
+}
+
+/** Back to P2P (the room emptied and started again without the SFU). */
+function leaveSfu(reopenLinks = false) {
+  if (sfu) sfu.close();
+  sfu = null;
+  mode = "p2p";
+  logEvent("sfu-stop");
+  if (reopenLinks) {
+    for (const id of participants.keys()) {
+      if (id !== peerId && !links.has(id)) openLink(id, id < peerId);
+    }
+  }
+  render();
 }
 
 function forgetPeer(remoteId) {
@@ -385,7 +523,8 @@ function onPeerJoined(peer) {
   // A peer_id we already had means that page reconnected after the server dropped it: it has
   // a new RTCPeerConnection, so ours must be new too.
   if (links.has(peer.peer_id)) dropLink(peer.peer_id);
-  openLink(peer.peer_id, true);
+  // In SFU mode the peer's media comes through the subscription.
+  if (mode === "p2p") openLink(peer.peer_id, true);
   if (!known) toast($("toasts"), t("{name} joined", { name: peer.name }));
   render();
 }
@@ -405,6 +544,8 @@ function onSignal(message) {
   if (!from || from === peerId) return;
   let link = links.get(from);
   if (!link) {
+    // In SFU mode, a P2P signal only matters to a link still being handed over.
+    if (mode === "sfu") return;
     // A signal can overtake its peer-joined; the peer's details follow.
     link = openLink(from, false);
   }
@@ -509,6 +650,7 @@ async function toggleScreen() {
   // Announce the stream id before the track arrives, so receivers place it as a screen at once.
   await sendState({ screen: true, screen_stream: stream.id });
   for (const link of links.values()) link.setScreen(stream);
+  if (sfu) sfu.setScreen(stream);
   render();
 }
 
@@ -517,6 +659,7 @@ async function stopScreen() {
   screenStream = null;
   if (stream) for (const track of stream.getTracks()) track.stop();
   for (const link of links.values()) link.setScreen(null);
+  if (sfu) sfu.setScreen(null);
   await sendState({ screen: false, screen_stream: null });
   render();
 }
@@ -633,6 +776,8 @@ function ended(text) {
   if (screenStream) for (const track of screenStream.getTracks()) track.stop();
   screenStream = null;
   for (const id of [...links.keys()]) dropLink(id);
+  if (sfu) sfu.close();
+  sfu = null;
   media.stop();
   meter.close();
   $("ended-title").textContent = text ? t("You are no longer in the call") : t("You left the call");
@@ -674,6 +819,8 @@ function renderTiles() {
   for (const [id, peer] of participants) {
     if (id === peerId) continue;
     const link = links.get(id);
+    // While a link is handed over to the SFU, the tile keeps its P2P stream until then.
+    const viaSfu = Boolean(sfu) && (!link || sfu.receiving(id));
     const key = `${id}:camera`;
     wanted.add(key);
     stage.upsert(key, {
@@ -681,14 +828,17 @@ function renderTiles() {
       local: false,
       peerId: id,
       name: peer.name,
-      stream: link ? link.cameraStream : null,
+      stream: viaSfu ? sfu.streamFor(id, "camera") : link ? link.cameraStream : null,
       audio: peer.state.audio,
       video: peer.state.video,
       hand: peer.state.hand,
-      connected: peer.connected && (!link || link.connectionState !== "failed"),
+      connected: peer.connected && (viaSfu ? sfu.subscribeState !== "failed" : !link || link.connectionState !== "failed"),
       sinkId: speakerId,
     });
-    const screen = link && peer.state.screen ? link.streamById(peer.state.screen_stream) : null;
+    const sfuScreen = sfu ? sfu.streamFor(id, "screen") : null;
+    const screen = sfuScreen && sfuScreen.getVideoTracks().length > 0
+      ? sfuScreen
+      : link && peer.state.screen ? link.streamById(peer.state.screen_stream) : null;
     if (screen) {
       wanted.add(`${id}:screen`);
       stage.upsert(`${id}:screen`, { kind: "screen", local: false, peerId: id, name: peer.name, stream: screen, audio: false, video: true, connected: peer.connected });
@@ -779,6 +929,18 @@ function renderConnection() {
   if (signaling && signaling.status === "reconnecting") {
     label = t("Reconnecting…");
     kind = "warn";
+  } else if (sfu) {
+    const legs = [sfu.publishState, sfu.subscribeState].filter((state) => state !== "none");
+    if (legs.some((state) => ["failed", "disconnected", "closed"].includes(state))) {
+      label = t("Unstable connection");
+      kind = "warn";
+    } else if (participants.size <= 1) {
+      label = t("Waiting for others to join");
+      kind = "info";
+    } else if (legs.length === 0 || legs.some((state) => ["new", "connecting"].includes(state))) {
+      label = t("Connecting…");
+      kind = "info";
+    }
   } else if ([...links.values()].some((l) => ["failed", "disconnected"].includes(l.connectionState))) {
     label = t("Unstable connection");
     kind = "warn";
@@ -796,10 +958,17 @@ function renderConnection() {
 /** Outline the tiles of the people talking now (received audio level, from getStats). */
 async function markSpeakers() {
   if (!stage || document.hidden) return;
-  for (const [id, link] of links) {
+  const sources = [...links].map(([id, link]) => [id, link.pc, link.audio ? link.audio.receiver.track : null]);
+  if (sfu && sfu.subscribePc) {
+    for (const id of participants.keys()) {
+      const track = sfu.audioTrack(id);
+      if (track && !links.has(id)) sources.push([id, sfu.subscribePc, track]);
+    }
+  }
+  for (const [id, pc, track] of sources) {
     let level = 0;
     try {
-      for (const report of (await link.pc.getStats(link.audio ? link.audio.receiver.track : null)).values()) {
+      for (const report of (await pc.getStats(track)).values()) {
         if (report.type === "inbound-rtp" && report.kind === "audio") level = Math.max(level, report.audioLevel || 0);
       }
     } catch {

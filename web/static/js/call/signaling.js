@@ -15,6 +15,7 @@ const SERVER_EVENTS = [
   "admitted",
   "moderated",
   "mode",
+  "sfu",
   "recording-state",
 ];
 

@@ -1,0 +1,72 @@
+"""The settings of a `junta media` process, read from `JUNTA_MEDIA_*` environment variables.
+
+Media keeps its own small settings object so that it never imports `web`; the CLI builds it and
+overrides what its flags say.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+MIN_SECRET_LENGTH = 32
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8081
+
+
+class MediaSettingsError(ValueError):
+    """A media setting has a value the node cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSettings:
+    """Where the internal media API listens and the secret its callers must present."""
+
+    secret: str
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    # The node's own STUN servers, to learn its public address (the same JUNTA_STUN_URLS the
+    # web process hands to browsers). None by default: a closed network has no public STUN.
+    stun_urls: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.secret) < MIN_SECRET_LENGTH:
+            raise MediaSettingsError(
+                f"JUNTA_MEDIA_SECRET must be at least {MIN_SECRET_LENGTH} characters long"
+            )
+        for url in self.stun_urls:
+            if not url.startswith(("stun:", "stuns:")):
+                raise MediaSettingsError(f"JUNTA_STUN_URLS: {url!r} does not start with stun:")
+        if not 1 <= self.port <= 65535:
+            raise MediaSettingsError(f"JUNTA_MEDIA_PORT must be between 1 and 65535: {self.port}")
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> MediaSettings:
+        """Settings from `JUNTA_MEDIA_*`; `host`/`port` (command-line flags) take priority."""
+        env = os.environ if environ is None else environ
+        secret = env.get("JUNTA_MEDIA_SECRET", "").strip()
+        if not secret:
+            raise MediaSettingsError("JUNTA_MEDIA_SECRET is not set (the internal API needs it)")
+        raw_port = env.get("JUNTA_MEDIA_PORT", "").strip()
+        if port is None and raw_port:
+            try:
+                port = int(raw_port)
+            except ValueError:
+                raise MediaSettingsError(
+                    f"JUNTA_MEDIA_PORT must be a whole number, got {raw_port!r}"
+                ) from None
+        return cls(
+            secret=secret,
+            host=host or env.get("JUNTA_MEDIA_HOST", "").strip() or DEFAULT_HOST,
+            port=DEFAULT_PORT if port is None else port,
+            stun_urls=tuple(
+                url.strip() for url in env.get("JUNTA_STUN_URLS", "").split(",") if url.strip()
+            ),
+        )

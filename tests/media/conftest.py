@@ -1,0 +1,38 @@
+"""Fixtures shared by the media tests: counters of the codec work aiortc does in this process."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import aiortc.rtcrtpreceiver
+import aiortc.rtcrtpsender
+import pytest
+
+
+@pytest.fixture
+def decoder_threads(monkeypatch: pytest.MonkeyPatch) -> set[threading.Thread]:
+    """Threads in which aiortc created a decoder: it does so for the first frame it decodes."""
+    threads: set[threading.Thread] = set()
+    original = aiortc.rtcrtpreceiver.get_decoder
+
+    def get_decoder(codec: Any) -> Any:
+        threads.add(threading.current_thread())
+        return original(codec)
+
+    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", get_decoder)
+    return threads
+
+
+@pytest.fixture
+def encoders_created(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Codec names for which any aiortc sender in this process created an encoder."""
+    created: list[str] = []
+    original = aiortc.rtcrtpsender.get_encoder
+
+    def get_encoder(codec: Any) -> Any:
+        created.append(codec.name)
+        return original(codec)
+
+    monkeypatch.setattr(aiortc.rtcrtpsender, "get_encoder", get_encoder)
+    return created
