@@ -3,9 +3,8 @@
 Services decide *who* (workflow audiences resolved to people, the actor left out) and call
 `Notifier.notify` inside their transaction. The shipped notifier is the transactional outbox
 (`OutboxNotifier`: one `Notification` row per person, committed with the change it announces);
-what people read and how it reaches them is `casebook.messages` and `casebook.mailer`. The job
-that drains the outbox after commit (compose, send, set `sent_at`) is not written yet: rows wait
-in the table until it is.
+what people read and how it reaches them is `casebook.messages` and `casebook.mailer`;
+`casebook.outbox` drains the outbox after commit (compose, send, set `sent_at`).
 """
 
 from __future__ import annotations

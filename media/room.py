@@ -63,6 +63,7 @@ class SubscriptionOffer:
 @dataclass(slots=True)
 class _Publisher:
     pc: RTCPeerConnection
+    generation: int  # which of the room's publish connections this is (see _accept_track)
     tracks_by_mid: dict[str, PublishedTrack] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -95,6 +96,7 @@ class Room:
         self._publishers: dict[str, _Publisher] = {}
         self._subscribers: dict[str, _Subscriber] = {}
         self._tracks: dict[str, PublishedTrack] = {}
+        self._publish_connections = 0  # publish connections ever made, for unique track ids
         self._closed = False
 
     @property
@@ -143,7 +145,10 @@ class Room:
         publisher = self._publishers.get(peer_id)
         is_new = publisher is None
         if publisher is None:
-            publisher = _Publisher(self._new_connection(peer_id, self._drop_publisher))
+            self._publish_connections += 1
+            publisher = _Publisher(
+                self._new_connection(peer_id, self._drop_publisher), self._publish_connections
+            )
             self._publishers[peer_id] = publisher
         try:
             async with publisher.lock:
@@ -173,7 +178,7 @@ class Room:
                 accepted.append((transceiver, section, self._codec_for(section)))
         # Taps go in before the answer, so before any media can arrive.
         new_tracks = [
-            self._accept_track(peer_id, transceiver, section, codec)
+            self._accept_track(peer_id, publisher.generation, transceiver, section, codec)
             for transceiver, section, codec in accepted
         ]
         for track in new_tracks:
@@ -223,9 +228,12 @@ class Room:
                 set_stream_id(transceiver.sender, info.stream_id)
                 track.attach_sender(peer_id, transceiver.sender)
                 subscriber.transceivers[info.track_id] = transceiver
+            # Taken before awaiting: a track unpublished meanwhile (its replacement has another
+            # id) leaves `_tracks`; the event schedules the next offer, which drops it.
+            infos = {track_id: self._tracks[track_id].info for track_id in subscriber.transceivers}
             await pc.setLocalDescription(await pc.createOffer())
             tracks_by_mid = {
-                transceiver.mid: self._tracks[track_id].info
+                transceiver.mid: infos[track_id]
                 for track_id, transceiver in subscriber.transceivers.items()
                 if transceiver.mid is not None
             }
@@ -320,14 +328,24 @@ class Room:
         return codec
 
     def _accept_track(
-        self, peer_id: str, transceiver: RTCRtpTransceiver, section: MediaSection, codec: str
+        self,
+        peer_id: str,
+        generation: int,
+        transceiver: RTCRtpTransceiver,
+        section: MediaSection,
+        codec: str,
     ) -> _NewTrack:
         kind = transceiver.kind
         # One codec per track: subscribers must be offered exactly what the publisher sends.
         transceiver.setCodecPreferences(capabilities_for(kind, codec))
         transceiver.direction = "recvonly"
         info = TrackInfo(
-            track_id=f"{peer_id}/{section.mid}",
+            # Unique per publish connection, not just per peer and mid: a replaced connection
+            # (publish restart, rejoin) reuses the mids, and its old tracks' m= sections stay,
+            # inactive, in each subscriber's offers with their msid; the same id twice there
+            # is an offer Chromium rejects (duplicate a=msid), and would also keep the stale
+            # transceiver in `subscribe`, which matches transceivers to tracks by id.
+            track_id=f"{peer_id}/{generation}/{section.mid}",
             publisher_id=peer_id,
             kind=_kind(kind),
             codec=codec,

@@ -137,6 +137,10 @@ class SfuSessions:
             return
         sessions.subscriptions.pop(peer_id, None)
         async with sessions.lock:
+            # Another departure may have closed the room while we waited for the lock, and a
+            # joiner may since have opened a new one: only the sessions we hold are ours to end.
+            if self._rooms.get(room) is not sessions:
+                return
             mode = await self.state.get_mode(room)
             if mode == "sfu" and self.media is not None:
                 try:
@@ -147,7 +151,7 @@ class SfuSessions:
                              peer_id, exc.code)
             if any(r.admitted for r in await self.state.list_peers(room)):
                 return
-            del self._rooms[room]
+            del self._rooms[room]  # still ours: checked under the lock above
             for task in sessions.tasks:
                 task.cancel()
             await self.state.set_mode(room, "p2p")

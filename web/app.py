@@ -6,7 +6,11 @@ application under typed keys (`web.keys`; `SETTINGS` and `CALL_NAMESPACE` are re
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from email.headerregistry import Address
+from email.utils import parseaddr
 from pathlib import Path
 
 import socketio
@@ -16,6 +20,9 @@ from sqlalchemy.engine import make_url
 from casebook import schema
 from casebook.db import create_engine, is_sqlite, session_factory
 from casebook.demo import load_demo
+from casebook.mailer import SmtpMailer
+from casebook.messages import Gettext
+from casebook.outbox import Renderer, run_forever
 from casebook.passwords import PasswordPolicy, Passwords
 from signaling.server import build_socket_server
 from web import api, casebook_api, pages
@@ -107,10 +114,17 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app.router.add_static("/static/vendor/socket.io/", vendor_dir, name="socketio-client")
     app.router.add_static("/static/", STATIC_DIR, name="static")
 
+    background: list[asyncio.Task[None]] = []
+
     async def startup(app: web.Application) -> None:
         await prepare_database(settings, demo=demo, passwords=app[PASSWORDS])
+        background.extend(start_outbox(app))
 
     async def cleanup(app: web.Application) -> None:
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await namespace.shutdown()
         await media.close()
         await engine.dispose()
@@ -118,6 +132,51 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app.on_startup.append(startup)
     app.on_cleanup.append(cleanup)
     return app
+
+
+def mail_renderer(settings: Settings, i18n: I18n) -> Renderer:
+    """How the outbox words mail: the app's translations, sender and public address."""
+    # Without JUNTA_MAIL_FROM (allowed only while mail is off) a placeholder sender.
+    name, address = parseaddr(settings.mail_from or "Junta <junta@localhost>")
+
+    def gettext_for(locale: str) -> Gettext:
+        return lambda message: i18n.gettext(locale, message)
+
+    return Renderer(
+        gettext_for=gettext_for,
+        sender=Address(name or "Junta", addr_spec=address),
+        public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+        default_locale=settings.default_locale,
+    )
+
+
+def start_outbox(app: web.Application) -> list[asyncio.Task[None]]:
+    """The outbox's background sender, when SMTP is configured; else say mail stays queued."""
+    settings = app[SETTINGS]
+    if settings.smtp_host is None:
+        log.warning(
+            "mail.disabled JUNTA_SMTP_HOST is not set: notifications accumulate in the outbox "
+            "unsent until it is"
+        )
+        return []
+    render = mail_renderer(settings, app[I18N])
+    mailer = SmtpMailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        render.sender.addr_spec,
+        starttls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+    )
+    log.info(
+        "mail.enabled smtp=%s:%d interval=%.0fs",
+        settings.smtp_host, settings.smtp_port, settings.outbox_interval,
+    )
+    task = asyncio.create_task(
+        run_forever(app[SESSIONS], mailer, render, interval=settings.outbox_interval),
+        name="junta-outbox",
+    )
+    return [task]
 
 
 async def prepare_database(

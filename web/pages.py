@@ -25,6 +25,7 @@ from web.render import LANG_COOKIE, render, request_locale, user_view
 log = logging.getLogger("junta.web")
 
 DASHBOARD = "/dashboard"
+PRIVACY = "/privacy"
 LANG_COOKIE_MAX_AGE = 365 * 86400
 
 
@@ -178,6 +179,16 @@ async def room_page(request: web.Request) -> web.StreamResponse:
     return await render(request, "room.html", context)
 
 
+async def privacy_notice(request: web.Request) -> web.StreamResponse:
+    """The privacy notice (public), in the request's language."""
+    settings = request.app[SETTINGS]
+    context = {
+        "controller": settings.privacy_controller,
+        "contact": settings.privacy_contact,
+    }
+    return await render(request, "privacy.html", context)
+
+
 async def favicon(request: web.Request) -> web.StreamResponse:
     """Browsers ask for /favicon.ico on their own; pages name the SVG icon."""
     raise web.HTTPMovedPermanently("/static/favicon.svg")
@@ -193,3 +204,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(DASHBOARD, dashboard, name="dashboard")
     app.router.add_get("/rooms/{room_id}", room_page, name="room")
     app.router.add_get("/favicon.ico", favicon, name="favicon")
+    app.router.add_get(PRIVACY, privacy_notice, name="privacy")

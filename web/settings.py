@@ -51,6 +51,20 @@ class Settings:
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
     node_modules_dir: Path = field(default_factory=_default_node_modules)
+    # Outgoing mail (the notification outbox). No SMTP host: notifications accumulate in the
+    # outbox unsent (logged at startup) until one is configured.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str | None = None  # "Junta <junta@example.org>"; required with an SMTP host
+    public_url: str | None = None  # e.g. https://junta.example.org; required with an SMTP host
+    outbox_interval: float = 30.0  # seconds between outbox passes
+    # The privacy notice (/privacy): the institution responsible for the data and where to
+    # write to exercise ARCO rights. Unset: the page shows a marked placeholder.
+    privacy_controller: str | None = None
+    privacy_contact: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -105,10 +119,43 @@ class Settings:
             node_modules_dir=Path(
                 env.text("JUNTA_NODE_MODULES_DIR", str(default.node_modules_dir))
             ),
+            privacy_controller=env.optional("JUNTA_PRIVACY_CONTROLLER"),
+            privacy_contact=env.optional("JUNTA_PRIVACY_CONTACT"),
+            smtp_host=env.optional("JUNTA_SMTP_HOST"),
+            smtp_port=env.integer("JUNTA_SMTP_PORT", default.smtp_port, low=1, high=65535),
+            smtp_starttls=env.boolean("JUNTA_SMTP_STARTTLS", default.smtp_starttls),
+            smtp_username=env.optional("JUNTA_SMTP_USERNAME"),
+            smtp_password=env.optional("JUNTA_SMTP_PASSWORD"),
+            mail_from=env.optional("JUNTA_MAIL_FROM"),
+            public_url=env.optional("JUNTA_PUBLIC_URL"),
+            outbox_interval=env.number("JUNTA_OUTBOX_INTERVAL", default.outbox_interval),
         )
         if settings.turn_urls and not settings.turn_secret:
             raise SettingsError("JUNTA_TURN_URLS is set but JUNTA_TURN_SECRET is not")
+        _check_mail(settings)
         return settings
+
+
+def _check_mail(settings: Settings) -> None:
+    if (settings.smtp_username is None) != (settings.smtp_password is None):
+        raise SettingsError("set both JUNTA_SMTP_USERNAME and JUNTA_SMTP_PASSWORD, or neither")
+    if settings.outbox_interval <= 0:
+        raise SettingsError("JUNTA_OUTBOX_INTERVAL must be more than 0 seconds")
+    if settings.mail_from is not None and "@" not in settings.mail_from:
+        raise SettingsError(
+            f"JUNTA_MAIL_FROM must be an e-mail address, got {settings.mail_from!r}"
+        )
+    if settings.public_url is not None and not settings.public_url.startswith(
+        ("http://", "https://")
+    ):
+        raise SettingsError("JUNTA_PUBLIC_URL must start with http:// or https://")
+    if settings.smtp_host is not None:
+        if settings.mail_from is None:
+            raise SettingsError("JUNTA_SMTP_HOST is set but JUNTA_MAIL_FROM is not")
+        if settings.public_url is None:
+            raise SettingsError(
+                "JUNTA_SMTP_HOST is set but JUNTA_PUBLIC_URL (for links in mail) is not"
+            )
 
 
 class _Env:

@@ -38,7 +38,7 @@ async def test_upgrade_twice_is_harmless(database_url: str) -> None:
     try:
         async with engine.connect() as connection:
             version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-        assert version == "0002"
+        assert version == "0003"
     finally:
         await engine.dispose()
 

@@ -210,7 +210,7 @@ async def test_a_screen_share_stopped_by_renegotiation_is_unpublished(call: Call
     await presenter.publish(call.room)
 
     ended = [e.track for e in call.events if isinstance(e, TrackUnpublished)]
-    assert [t.track_id for t in ended] == [f"presenter/{screen.mid}"]
+    assert [t.track_id for t in ended] == [f"presenter/1/{screen.mid}"]
     assert sorted(t.kind for t in call.room.tracks) == ["audio", "video"]
 
 

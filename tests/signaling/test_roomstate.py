@@ -1,22 +1,43 @@
-"""The RoomState contract; every implementation (memory now, Redis later) runs this suite."""
+"""The RoomState contract; every implementation (memory and Redis) runs this suite."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+import redis.asyncio as aioredis
 
 from signaling.protocol import ChatMessage, Peer, PeerState
 from signaling.roomstate import MemoryRoomState, PeerRecord, RoomState
+from signaling.roomstate_redis import RedisRoomState
+from tests.services import REDIS_URL, port_open, require
 
-IMPLEMENTATIONS: list[Callable[[], RoomState]] = [MemoryRoomState]
+IMPLEMENTATIONS = ["memory", "redis"]
 
 
-@pytest.fixture(params=IMPLEMENTATIONS, ids=lambda impl: impl.__name__)
-def state(request: pytest.FixtureRequest) -> RoomState:
-    factory: Callable[[], RoomState] = request.param
-    return factory()
+async def drop_keys(client: aioredis.Redis, prefix: str) -> None:
+    """Delete every key under `prefix` (the shared Redis is never flushed)."""
+    keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await client.delete(*keys)
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+async def state(request: pytest.FixtureRequest) -> AsyncIterator[RoomState]:
+    if request.param == "memory":
+        yield MemoryRoomState()
+        return
+    require(port_open("127.0.0.1", 6379), "Redis at 127.0.0.1:6379")
+    client = aioredis.Redis.from_url(REDIS_URL)
+    prefix = f"junta-test:{uuid.uuid4().hex}:"
+    try:
+        yield RedisRoomState(client, prefix=prefix)
+    finally:
+        await drop_keys(client, prefix)
+        await client.aclose()
 
 
 def record(n: int, *, sid: str = "sid", admitted: bool = True) -> PeerRecord:
@@ -95,3 +116,59 @@ async def test_the_mode_lasts_as_long_as_the_call(state: RoomState) -> None:
     assert await state.get_mode("b") == "p2p"
     await state.remove_peer("a", r.peer.peer_id)
     assert await state.get_mode("a") == "p2p"
+
+
+async def test_concurrent_updates_lose_nothing(state: RoomState) -> None:
+    r = record(1)
+    await state.put_peer("a", r)
+    pid = r.peer.peer_id
+    await asyncio.gather(
+        state.update_peer("a", pid, state={"hand": True}),
+        state.update_peer("a", pid, state={"audio": False}),
+        state.update_peer("a", pid, state={"screen_stream": "s1", "screen": True}),
+        state.update_peer("a", pid, admitted=False),
+        state.update_peer("a", pid, connected=False),
+    )
+    got = await state.get_peer("a", pid)
+    assert got is not None and not got.admitted and not got.peer.connected
+    assert got.peer.state == PeerState(audio=False, hand=True, screen=True, screen_stream="s1")
+    cleared = await state.update_peer("a", pid, state={"screen_stream": None, "screen": False})
+    assert cleared is not None and cleared.peer.state.screen_stream is None
+
+
+async def test_records_and_chat_keep_any_text(state: RoomState) -> None:
+    room = "sala {ñandú}:peers/\\\"x\""
+    peer = record(1).peer.model_copy(update={"name": "Dra. Núñez 🩺 \"/\\", "user_id": "ü/1"})
+    r = PeerRecord(peer=peer, sid="s/ñ", admitted=True, token_id="t")
+    await state.put_peer(room, r)
+    assert await state.update_peer(room, peer.peer_id, state={"hand": True}) == r.model_copy(
+        update={"peer": peer.model_copy(update={"state": PeerState(hand=True)})}
+    )
+    at = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=UTC)
+    message = ChatMessage(id="1", peer_id=peer.peer_id, name=peer.name, text="¿duele? 🤕", at=at)
+    await state.add_chat(room, message)
+    assert await state.chat_history(room) == [message]
+    assert await state.list_peers("sala {ñandú}") == []
+
+
+async def test_redis_rooms_expire_as_a_safety_net_and_vanish_when_empty() -> None:
+    require(port_open("127.0.0.1", 6379), "Redis at 127.0.0.1:6379")
+    client = aioredis.Redis.from_url(REDIS_URL)
+    prefix = f"junta-test:{uuid.uuid4().hex}:"
+    state = RedisRoomState(client, prefix=prefix, room_ttl=60)
+    try:
+        r = record(1)
+        await state.put_peer("a", r)
+        await state.set_mode("a", "sfu")
+        await state.bar("a", "token:t9", until=float("inf"))
+        await state.add_chat("a", ChatMessage(id="1", peer_id=r.peer.peer_id, name="n",
+                                              text="t", at=datetime.now(UTC)))
+        keys = state.keys("a")
+        assert await client.exists(*keys) == 5
+        for key in keys:
+            assert 0 < await client.ttl(key) <= 60
+        await state.remove_peer("a", r.peer.peer_id)
+        assert await client.exists(*keys) == 0
+    finally:
+        await drop_keys(client, prefix)
+        await client.aclose()

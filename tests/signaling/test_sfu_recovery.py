@@ -106,3 +106,30 @@ async def test_a_shared_screen_is_offered_as_the_screen(sfu_server: SfuCallServe
     await wait_until(lambda: sum(d.kind == "video" and d.frames > 0 for d in bob.decoded) == 2,
                      within=5)
     await asyncio.sleep(0)
+
+
+def msid_track_ids(sdp: str) -> list[str]:
+    """The track id of every `a=msid:<stream> <track>` line, in order."""
+    return [line.split()[-1] for line in sdp.splitlines() if line.startswith("a=msid:")]
+
+
+async def test_offers_after_a_publish_restart_never_repeat_a_track_id(
+    sfu_server: SfuCallServer,
+) -> None:
+    # Chromium refuses an offer with two `a=msid` lines for one track id; the old connection's
+    # m= sections stay in the subscriber's offers (inactive), so new tracks need new ids.
+    alice, bob = await board(sfu_server, "alice", "bob")
+    await bob.wait_for_video(alice.peer_id, within=8)
+    first_ids = set(msid_track_ids(bob.offers[-1]["description"]["sdp"]))
+    offers, decoded = len(bob.offers), len(bob.decoded)
+
+    assert (await alice.publish(restart=True))["ok"]
+    await wait_until(lambda: len(bob.offers) > offers and len(bob.offers[-1]["tracks"]) == 2
+                     and len(bob.answered_at) == len(bob.offers), within=5)
+    for offer in bob.offers[offers:]:
+        ids = msid_track_ids(offer["description"]["sdp"])
+        assert len(ids) == len(set(ids)), ids
+    latest_ids = set(msid_track_ids(bob.offers[-1]["description"]["sdp"]))
+    assert len(latest_ids - first_ids) == 2  # the new connection's audio and video
+    await wait_until(lambda: any(d.kind == "video" and d.peer_id == alice.peer_id
+                                 and d.frames > 0 for d in bob.decoded[decoded:]), within=5)

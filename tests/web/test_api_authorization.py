@@ -67,6 +67,7 @@ EXPECTED: dict[str, frozenset[Role] | None] = {
 OUTSIDE_API = {
     "GET /socket.io/", "POST /socket.io/", "OPTIONS /socket.io/", "home", "login",
     "POST /login", "logout", "lang", "dashboard", "room", "favicon", "socketio-client", "static",
+    "privacy",
 }
 ROLE_USERS = {
     R.ADMIN: demo.ADMIN,

@@ -1,0 +1,232 @@
+"""`RoomState` in Redis, so several signaling processes share their rooms.
+
+Each method is one Redis round trip: a single command for reads, one Lua script for every write
+(Redis runs a script without interleaving any other command), so the compare-and-delete of a
+reconnect grace and the "only while someone is in the room" rules hold across processes.
+
+Keys of room `r` (all share the hash tag `{r}`, so they live on one Redis Cluster slot):
+
+    <prefix>room:{r}:peers   hash  peer_id -> PeerRecord JSON
+    <prefix>room:{r}:order   list  peer_ids in order of first arrival
+    <prefix>room:{r}:chat    list  ChatMessage JSON, the last CHAT_HISTORY
+    <prefix>room:{r}:bars    hash  key -> barred-until (a float; "inf" for ever)
+    <prefix>room:{r}:mode    string "p2p" | "sfu"
+
+The room ends, as in memory, when its last peer is removed: the script deletes all five keys.
+As a safety net every write sets a TTL (`room_ttl`, default a day) on all of them together, so a
+room whose processes crashed before its peers were removed disappears a day after its last
+write instead of never. A call idle of writes for longer than `room_ttl` would lose its state,
+hence the generous default.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel
+
+from .protocol import CHAT_HISTORY, ChatMessage
+from .roomstate import PeerRecord, RoomState
+from .topology import Mode
+
+ROOM_TTL = 24 * 3600
+_KEYS = ("peers", "order", "chat", "bars", "mode")
+
+# Every write script gets the five keys in _KEYS order and the TTL as ARGV[1].
+_TOUCH = """
+local function touch()
+  for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+end
+"""
+
+# ARGV: ttl, peer_id, record JSON. A new peer goes to the end of the order; a replaced one stays.
+_PUT_PEER = _TOUCH + """
+if redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) == 1 then
+  redis.call('RPUSH', KEYS[2], ARGV[2])
+end
+touch()
+return 1
+"""
+
+# ARGV: ttl, peer_id, changes JSON {state?, connected?, admitted?, if_sid?} (absent = keep).
+_UPDATE_PEER = _TOUCH + """
+local raw = redis.call('HGET', KEYS[1], ARGV[2])
+if not raw then return false end
+local record = cjson.decode(raw)
+local changes = cjson.decode(ARGV[3])
+if changes.if_sid ~= nil and record.sid ~= changes.if_sid then return false end
+if changes.state ~= nil then
+  for name, value in pairs(changes.state) do record.peer.state[name] = value end
+end
+if changes.connected ~= nil then record.peer.connected = changes.connected end
+if changes.admitted ~= nil then record.admitted = changes.admitted end
+raw = cjson.encode(record)
+redis.call('HSET', KEYS[1], ARGV[2], raw)
+touch()
+return raw
+"""
+
+# ARGV: ttl, peer_id, sid or "" (remove only if that socket is the peer's and is disconnected).
+_REMOVE_PEER = _TOUCH + """
+local raw = redis.call('HGET', KEYS[1], ARGV[2])
+if not raw then return false end
+if ARGV[3] ~= '' then
+  local record = cjson.decode(raw)
+  if record.sid ~= ARGV[3] or record.peer.connected then return false end
+end
+redis.call('HDEL', KEYS[1], ARGV[2])
+redis.call('LREM', KEYS[2], 0, ARGV[2])
+if redis.call('HLEN', KEYS[1]) == 0 then
+  redis.call('DEL', unpack(KEYS))
+else
+  touch()
+end
+return raw
+"""
+
+_LIST_PEERS = """
+local ids = redis.call('LRANGE', KEYS[2], 0, -1)
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[1], unpack(ids))
+"""
+
+# ARGV: ttl, message JSON, history length.
+_ADD_CHAT = _TOUCH + """
+redis.call('RPUSH', KEYS[3], ARGV[2])
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
+touch()
+return 1
+"""
+
+# ARGV: ttl, key, until. Only while someone is in the room, as in memory.
+_BAR = _TOUCH + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
+touch()
+return 1
+"""
+
+# ARGV: ttl, mode. Only while someone is in the room.
+_SET_MODE = _TOUCH + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[5], ARGV[2])
+touch()
+return 1
+"""
+
+
+def _json(model: BaseModel) -> str:
+    return model.model_dump_json()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisRoomState(RoomState):
+    """Rooms shared by every process using the same Redis and `prefix` (see module docstring).
+
+    Pass a URL (the state owns the client; `close()` it) or a `redis.asyncio.Redis` (yours).
+    """
+
+    def __init__(
+        self, redis_url_or_client: str | aioredis.Redis, *, prefix: str = "junta:",
+        room_ttl: int = ROOM_TTL,
+    ) -> None:
+        if room_ttl <= 0:
+            raise ValueError("room_ttl must be positive")
+        if isinstance(redis_url_or_client, str):
+            self._redis = aioredis.Redis.from_url(redis_url_or_client)
+            self._owns_client = True
+        else:
+            self._redis = redis_url_or_client
+            self._owns_client = False
+        self.prefix = prefix
+        self.room_ttl = room_ttl
+        register = self._redis.register_script
+        self._put_peer = register(_PUT_PEER)
+        self._update_peer = register(_UPDATE_PEER)
+        self._remove_peer = register(_REMOVE_PEER)
+        self._list_peers = register(_LIST_PEERS)
+        self._add_chat = register(_ADD_CHAT)
+        self._bar = register(_BAR)
+        self._set_mode = register(_SET_MODE)
+
+    async def close(self) -> None:
+        """Close the client if this state made it from a URL."""
+        if self._owns_client:
+            await self._redis.aclose()
+
+    def keys(self, room: str) -> list[str]:
+        """The room's keys in script order (peers, order, chat, bars, mode)."""
+        return [f"{self.prefix}room:{{{room}}}:{name}" for name in _KEYS]
+
+    def _key(self, room: str, name: str) -> str:
+        return f"{self.prefix}room:{{{room}}}:{name}"
+
+    async def get_peer(self, room: str, peer_id: str) -> PeerRecord | None:
+        raw = await self._redis.hget(self._key(room, "peers"), peer_id)
+        return PeerRecord.model_validate_json(raw) if raw is not None else None
+
+    async def list_peers(self, room: str) -> list[PeerRecord]:
+        raws = await self._list_peers(keys=self.keys(room))
+        # An id without a record would only follow a partial expiry; skip it rather than fail.
+        return [PeerRecord.model_validate_json(raw) for raw in raws if raw is not None]
+
+    async def put_peer(self, room: str, record: PeerRecord) -> None:
+        await self._put_peer(
+            keys=self.keys(room), args=[self.room_ttl, record.peer.peer_id, _json(record)]
+        )
+
+    async def update_peer(
+        self, room: str, peer_id: str, *, state: dict[str, Any] | None = None,
+        connected: bool | None = None, admitted: bool | None = None, if_sid: str | None = None,
+    ) -> PeerRecord | None:
+        changes: dict[str, Any] = {}
+        if state:
+            changes["state"] = state
+        if connected is not None:
+            changes["connected"] = connected
+        if admitted is not None:
+            changes["admitted"] = admitted
+        if if_sid is not None:
+            changes["if_sid"] = if_sid
+        raw = await self._update_peer(
+            keys=self.keys(room), args=[self.room_ttl, peer_id, json.dumps(changes)]
+        )
+        return PeerRecord.model_validate_json(raw) if raw is not None else None
+
+    async def remove_peer(
+        self, room: str, peer_id: str, *, if_disconnected_sid: str | None = None
+    ) -> PeerRecord | None:
+        if if_disconnected_sid == "":
+            return None  # no socket has an empty id; "" means "unconditionally" to the script
+        raw = await self._remove_peer(
+            keys=self.keys(room), args=[self.room_ttl, peer_id, if_disconnected_sid or ""]
+        )
+        return PeerRecord.model_validate_json(raw) if raw is not None else None
+
+    async def add_chat(self, room: str, message: ChatMessage) -> None:
+        await self._add_chat(
+            keys=self.keys(room), args=[self.room_ttl, _json(message), CHAT_HISTORY]
+        )
+
+    async def chat_history(self, room: str) -> list[ChatMessage]:
+        raws = await self._redis.lrange(self._key(room, "chat"), 0, -1)
+        return [ChatMessage.model_validate_json(raw) for raw in raws]
+
+    async def bar(self, room: str, key: str, until: float) -> None:
+        await self._bar(keys=self.keys(room), args=[self.room_ttl, key, repr(float(until))])
+
+    async def is_barred(self, room: str, key: str, now: float) -> bool:
+        raw = await self._redis.hget(self._key(room, "bars"), key)
+        return raw is not None and float(_text(raw)) > now
+
+    async def get_mode(self, room: str) -> Mode:
+        raw = await self._redis.get(self._key(room, "mode"))
+        return "sfu" if raw is not None and _text(raw) == "sfu" else "p2p"
+
+    async def set_mode(self, room: str, mode: Mode) -> None:
+        await self._set_mode(keys=self.keys(room), args=[self.room_ttl, mode])

@@ -1,0 +1,204 @@
+"""Two signaling processes behind one Redis: a call whose peers reach it through different servers.
+
+Each server has its own socket.io Redis manager (on a channel of its own per test) and its own
+`RedisRoomState` (on a key prefix of its own per test), like two processes behind nginx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+import redis.asyncio as aioredis
+import socketio
+from aiohttp import web
+
+from signaling.roomstate_redis import RedisRoomState
+from signaling.server import build_socket_server
+from tests.services import REDIS_URL, free_port, port_open, require
+from tests.signaling.conftest import (
+    CANDIDATE,
+    GRACE,
+    OFFER_SDP,
+    SECRET,
+    CallServer,
+    Participant,
+    assert_relays,
+)
+
+ANSWER_SDP = OFFER_SDP.replace("o=- 4611731400430051336", "o=- 1111111111111111111")
+
+
+@dataclass
+class Cluster:
+    redis: aioredis.Redis
+    channel: str
+    prefix: str
+    servers: list[CallServer] = field(default_factory=list)
+
+    async def wait_until_all_listen(self, within: float = 5.0) -> None:
+        """socket.io's manager subscribes after its first connection; emits before are lost."""
+        async with asyncio.timeout(within):
+            while True:
+                ((_, listening),) = await self.redis.pubsub_numsub(self.channel)
+                if listening >= len(self.servers):
+                    return
+                await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def cluster() -> AsyncIterator[Cluster]:
+    require(port_open("127.0.0.1", 6379), "Redis at 127.0.0.1:6379")
+    unique = uuid.uuid4().hex
+    cluster = Cluster(aioredis.Redis.from_url(REDIS_URL), f"junta-test-{unique}",
+                      f"junta-test:{unique}:")
+    managers: list[socketio.AsyncRedisManager] = []
+    states: list[RedisRoomState] = []
+    runners: list[web.AppRunner] = []
+    try:
+        for _ in range(2):
+            manager = socketio.AsyncRedisManager(REDIS_URL, channel=cluster.channel)
+            state = RedisRoomState(REDIS_URL, prefix=cluster.prefix)
+            managers.append(manager)
+            states.append(state)
+            sio, namespace = build_socket_server(
+                secret=SECRET, reconnect_grace=GRACE, client_manager=manager, state=state
+            )
+            app = web.Application()
+            sio.attach(app)
+            runner = web.AppRunner(app)
+            runners.append(runner)
+            await runner.setup()
+            port = free_port()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            cluster.servers.append(CallServer(f"http://127.0.0.1:{port}", namespace, []))
+        yield cluster
+    finally:
+        for server in cluster.servers:
+            for p in server.participants:
+                if p.client.connected:
+                    await p.client.disconnect()
+        for server in cluster.servers:
+            await server.namespace.shutdown()
+        for runner in runners:
+            await runner.cleanup()
+        for manager in managers:
+            listener = getattr(manager, "thread", None)
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+            if getattr(manager, "redis", None) is not None:
+                await manager.redis.aclose()
+        for state in states:
+            await state.close()
+        keys = [key async for key in cluster.redis.scan_iter(match=f"{cluster.prefix}*")]
+        if keys:
+            await cluster.redis.delete(*keys)
+        await cluster.redis.aclose()
+
+
+async def connected(cluster: Cluster, *people: tuple[int, str, dict[str, bool]]) -> list[
+    Participant
+]:
+    """Participants connected (not joined) to the given servers, once every server listens."""
+    found = [
+        await cluster.servers[server].participant(user, join=False, **flags)
+        for server, user, flags in people
+    ]
+    await cluster.wait_until_all_listen()
+    return found
+
+
+async def test_peers_on_different_servers_share_one_call(cluster: Cluster) -> None:
+    async with asyncio.timeout(15):
+        alice, bob = await connected(cluster, (0, "alice", {}), (1, "bob", {}))
+        assert (await alice.join())["status"] == "joined"
+        ack = await bob.join()
+        assert ack["status"] == "joined"
+        assert [p["peer_id"] for p in ack["peers"]] == [alice.peer_id]
+        assert (await alice.next("peer-joined"))["peer_id"] == bob.peer_id
+
+        # Offer, answer and candidates cross from one process to the other and back.
+        await assert_relays(alice, bob)
+        answer = {"type": "answer", "sdp": ANSWER_SDP}
+        assert await bob.call("signal", {"to": alice.peer_id, "description": answer}) == {
+            "ok": True
+        }
+        assert await alice.next("signal") == {"from": bob.peer_id, "description": answer}
+        assert await bob.call("signal", {"to": alice.peer_id, "candidate": CANDIDATE}) == {
+            "ok": True
+        }
+        assert await alice.next("signal") == {"from": bob.peer_id, "candidate": CANDIDATE}
+
+        chat = await bob.call("chat", {"text": "¿me escuchan?"})
+        assert chat["ok"]
+        assert await alice.next("chat") == chat["message"]
+        assert await bob.next("chat") == chat["message"]
+
+        assert (await alice.call("state", {"hand": True}))["ok"]
+        seen = await bob.next("peer-state")
+        assert seen["peer_id"] == alice.peer_id and seen["state"]["hand"]
+
+        # What either process stored, the other reads: a late joiner via server 0 sees it all.
+        (carol,) = await connected(cluster, (0, "carol", {}))
+        ack = await carol.join()
+        assert ack["chat"] == [chat["message"]]
+        peers = {p["peer_id"]: p for p in ack["peers"]}
+        assert list(peers) == [alice.peer_id, bob.peer_id]
+        assert peers[alice.peer_id]["state"]["hand"]
+
+        assert await bob.call("leave") == {"ok": True}
+        assert await alice.next("peer-left") == {"peer_id": bob.peer_id, "reason": "left"}
+        assert await carol.next("peer-left") == {"peer_id": bob.peer_id, "reason": "left"}
+
+
+async def test_a_peer_back_through_the_other_server_outlives_its_old_grace(
+    cluster: Cluster,
+) -> None:
+    async with asyncio.timeout(15):
+        alice, bob = await connected(cluster, (0, "alice", {}), (1, "bob", {}))
+        assert (await alice.join())["ok"] and (await bob.join())["ok"]
+        await bob.client.disconnect()  # server 1 starts bob's reconnect grace
+        assert (await alice.next("peer-state"))["connected"] is False
+
+        bob.url = cluster.servers[0].url  # the page comes back behind the other server
+        await bob.reconnect()
+        ack = await bob.join()
+        assert ack["status"] == "joined" and [p["peer_id"] for p in ack["peers"]] == [
+            alice.peer_id
+        ]
+        assert (await alice.next("peer-state"))["connected"] is True
+
+        # Server 1's timer runs out: its compare-and-delete finds bob on another socket.
+        await alice.nothing("peer-left", wait=GRACE + 0.4)
+        await assert_relays(alice, bob)
+        await assert_relays(bob, alice)
+
+
+async def test_a_moderator_admits_a_guest_waiting_on_the_other_server(cluster: Cluster) -> None:
+    async with asyncio.timeout(15):
+        host, guest = await connected(
+            cluster, (0, "host", {"moderate": True}), (1, "guest", {"admission": True})
+        )
+        assert (await host.join())["status"] == "joined"
+        assert (await guest.join())["status"] == "waiting"
+        waiting = await host.next("waiting")
+        assert [p["peer_id"] for p in waiting["peers"]] == [guest.peer_id]
+
+        assert await host.call(
+            "moderate", {"action": "admit", "target": guest.peer_id}
+        ) == {"ok": True}
+        admitted = await guest.next("admitted")
+        assert admitted["status"] == "joined"
+        assert [p["peer_id"] for p in admitted["peers"]] == [host.peer_id]
+        assert (await host.next("peer-joined"))["peer_id"] == guest.peer_id
+
+        # The other server put the guest's socket in the call's room: room events reach it.
+        chat = await host.call("chat", {"text": "bienvenida"})
+        assert await guest.next("chat") == chat["message"]
+        await assert_relays(guest, host)
