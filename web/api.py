@@ -7,13 +7,11 @@ from typing import cast, get_args
 
 from aiohttp import web
 
-from casebook import accounts
 from signaling.grants import RoomKind, issue_grant, sign_grant
 from signaling.ice import IceConfig, ice_servers
 from signaling.protocol import PROTOCOL_VERSION
-from web.auth import require_user
-from web.errors import NotFound
-from web.keys import SESSIONS, SETTINGS
+from web.keys import SETTINGS
+from web.room_access import require_invite
 from web.settings import Settings
 
 
@@ -36,18 +34,13 @@ def room_kind(kind: str) -> RoomKind:
 
 async def join_room(request: web.Request) -> web.Response:
     """A join token for an invited user (PROTOCOL.md, "Join token"); 404 for anyone else."""
-    user = require_user(request)
-    room_id = request.match_info["room_id"]
-    async with request.app[SESSIONS]() as db:
-        invite = await accounts.find_invite(db, room_id, user.id)
-    if invite is None:
-        raise NotFound("no such room")
+    user, invite = await require_invite(request)
     settings = request.app[SETTINGS]
     now = time.time()
     grant = issue_grant(
         user_id=user.id,
         name=user.display_name,
-        room=room_id,
+        room=invite.room.id,
         role=user.role,
         now=now,
         publish=True,

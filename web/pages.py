@@ -17,10 +17,11 @@ from web.auth import (
     set_session_cookie,
 )
 from web.csrf import CSRF_COOKIE
-from web.errors import NotFound, TooManyAttempts
+from web.errors import TooManyAttempts
 from web.i18n import LOCALES
 from web.keys import I18N, LOGIN_THROTTLE, PASSWORDS, SESSIONS, SETTINGS
 from web.render import LANG_COOKIE, render, request_locale, user_view
+from web.room_access import require_invite
 
 log = logging.getLogger("junta.web")
 
@@ -157,12 +158,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
 
 async def room_page(request: web.Request) -> web.StreamResponse:
     """The call page of a room the user is invited to (404 for everyone else)."""
-    user = require_user(request)
-    room_id = request.match_info["room_id"]
-    async with request.app[SESSIONS]() as db:
-        invite = await accounts.find_invite(db, room_id, user.id)
-    if invite is None:
-        raise NotFound("no such room")
+    user, invite = await require_invite(request)
     locale = request_locale(request)
     context = {
         "room": {
