@@ -118,6 +118,7 @@ async def test_a_subscribers_keyframe_request_reaches_the_publisher(call: Call) 
     await send_picture_loss(viewer_receiver, source.source)
 
     await wait_until(lambda: presenter.keyframe_requests > before, within=3)
+    assert presenter.keyframe_requests > before
 
 
 async def test_h264_is_forwarded_when_the_publisher_offers_only_h264(
