@@ -41,7 +41,7 @@ async def authenticate(
     user = await find_user_by_email(session, email)
     if len(password) > MAX_PASSWORD_LENGTH:
         return None
-    if user is None or not user.active:
+    if user is None or not user.active or not has_password(user):
         await asyncio.to_thread(passwords.burn, password)
         return None
     if not await asyncio.to_thread(passwords.verify, user.password_hash, password):
@@ -147,10 +147,13 @@ async def create_user(
     display_name: str,
     role: str,
     center: Center,
-    password: str,
+    password: str | None,
     locale: str | None = None,
 ) -> User:
-    """Add a user; refuses an unknown role, a taken e-mail or a too short password."""
+    """Add a user; refuses an unknown role, a taken e-mail or a too short password.
+
+    `password=None`: an invited user, who sets a password through the invitation link.
+    """
     email = normalize_email(email)
     if role not in {r.value for r in Role}:
         allowed = ", ".join(r.value for r in Role)
@@ -159,16 +162,18 @@ async def create_user(
         raise CasebookError("invalid_email", "not an e-mail address")
     if not display_name.strip():
         raise CasebookError("invalid_name", "the display name is empty")
-    if not 10 <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise CasebookError(
-            "weak_password", f"passwords need 10 to {MAX_PASSWORD_LENGTH} characters"
-        )
+    if password is not None:
+        check_new_password(password)
     if await find_user_by_email(session, email) is not None:
         raise CasebookError("email_taken", f"a user with e-mail {email} exists already")
     user = User(
         email=email,
         display_name=display_name.strip(),
-        password_hash=await asyncio.to_thread(passwords.hash, password),
+        password_hash=(
+            await asyncio.to_thread(passwords.hash, password)
+            if password is not None
+            else unusable_password()
+        ),
         role=role,
         center_id=center.id,
         locale=locale,
@@ -177,3 +182,25 @@ async def create_user(
     session.add(user)
     await session.flush()
     return user
+
+
+# Hashes starting with this never verify (not Argon2): the account has no password yet.
+NO_PASSWORD_PREFIX = "!no-password:"
+
+
+def unusable_password() -> str:
+    """A stored hash no password matches; random, so invitation links bound to it are unique."""
+    return NO_PASSWORD_PREFIX + secrets.token_urlsafe(18)
+
+
+def has_password(user: User) -> bool:
+    """False for an invited user who has not set a password yet."""
+    return not user.password_hash.startswith(NO_PASSWORD_PREFIX)
+
+
+def check_new_password(password: str) -> None:
+    """The password policy for new passwords: 10 to MAX_PASSWORD_LENGTH characters."""
+    if not 10 <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise CasebookError(
+            "weak_password", f"passwords need 10 to {MAX_PASSWORD_LENGTH} characters"
+        )

@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casebook import two_factor
 from casebook.case_code import format_case_code
 from casebook.case_models import AgendaItem, Case, ReviewSession, SessionInvitee, Sex
 from casebook.clock import utcnow
@@ -25,6 +26,9 @@ from casebook.workflow import CaseStatus
 log = logging.getLogger("junta.demo")
 
 DEMO_PASSWORD = "junta-demo-2026"
+# The demo's admin and coordinator must sign in with a second factor; their TOTP secret is fixed
+# and public (README), so anyone trying the demo can add it to an authenticator app.
+DEMO_TOTP_SECRET = "JUNTADEMOJUNTADEMOJUNTADEMOJUNTA"
 
 SIGLO_XXI = "CMN Siglo XXI Hospital de Pediatría"
 LA_RAZA = "CMN La Raza"
@@ -134,6 +138,10 @@ async def load_demo(session: AsyncSession, passwords: Passwords) -> DemoSummary:
             )
             session.add(users[email])
             new_users += 1
+    await session.flush()
+    for user in users.values():
+        if two_factor.is_required(user):
+            await two_factor.enroll_with_secret(session, user, DEMO_TOTP_SECRET)
     await session.flush()
 
     new_rooms = new_invites = 0

@@ -211,4 +211,8 @@ def _audit_is_append_only(_mapper: Any, _connection: Any, target: AuditEvent) ->
 
 # The clinical tables share `Base`; importing them here puts them in `Base.metadata` for anyone
 # (Alembic, tests) that imports this module.
-import casebook.case_models  # noqa: E402, F401
+import casebook.cancellation_models  # noqa: E402
+import casebook.case_indexes  # noqa: E402
+import casebook.case_models  # noqa: E402
+import casebook.recording_models  # noqa: E402
+import casebook.security_models  # noqa: E402, F401

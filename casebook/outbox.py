@@ -35,6 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from casebook.case_models import Case, Notification, ReviewSession
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
+from casebook.invitations import DEFAULT_LIFETIME as DEFAULT_INVITE_LIFETIME
+from casebook.invitations import INVITE_EVENT, invitation_message
 from casebook.mailer import MailDeliveryError, Mailer, compose
 from casebook.messages import (
     GettextFor,
@@ -75,7 +77,11 @@ class Renderer:
     locales: tuple[str, ...] = ("es_MX", "en")
     default_locale: str = "es_MX"
     timezone: tzinfo | None = None
-    case_path: str = "/dashboard"  # where a case's link points (no per-case page yet)
+    case_path: str = "/dashboard"  # where a case's link points (the web app: its case page)
+    # The invitation link of a user invited at a moment (`casebook.invitations`); it is signed
+    # with the web app's secret, so the web layer provides it. None: invitations are unsendable.
+    invite_url: Callable[[User, datetime], str] | None = None
+    invite_lifetime: timedelta = DEFAULT_INVITE_LIFETIME
 
     def case_url(self, case: Case) -> str:
         """The link a case message carries."""
@@ -317,6 +323,11 @@ async def _message(
             cast(SessionEvent, event), summary, recipient, attendees,
             session_url=summary.room_url, gettext=gettext, now=now, timezone=render.timezone,
         )
+    if event == INVITE_EVENT:
+        if render.invite_url is None:
+            raise _Unrenderable("no_invite_links", "this sender cannot sign invitation links")
+        link = render.invite_url(user, notification.created_at)
+        return invitation_message(recipient, link, render.invite_lifetime, gettext)
     if not event.startswith("case."):
         raise _Unrenderable("unknown_event", f"no message for the event {event!r}")
     action = CaseAction(event.removeprefix("case."))

@@ -68,7 +68,8 @@ async def coordinator_queue(
     if caller.role is not Role.COORDINATOR:
         raise WorkflowError("not_allowed", "Only coordinators work the queue.")
     base = queue_query()
-    total = await db.scalar(select(func.count()).select_from(base.subquery())) or 0
+    # Counting needs no order (PostgreSQL would sort every waiting case just to count them).
+    total = await db.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
     cases = list((await db.scalars(base.limit(page_size).offset((page - 1) * page_size))).all())
     # submitted_at is never NULL here (the query filters on it).
     items = {c.id: QueueItem(c.id, Urgency(c.urgency), c.submitted_at or now) for c in cases}

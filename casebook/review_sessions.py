@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import audit, cases
 from casebook.access import AgendaSession
+from casebook.cancellation_models import SessionCancellation
 from casebook.case_models import AgendaItem, Attendance, Case, ReviewSession, SessionInvitee
 from casebook.cases import Caller, CaseView
 from casebook.errors import CasebookError
@@ -174,11 +175,20 @@ async def _set_invitees(db: AsyncSession, session: ReviewSession, wanted: set[st
     await db.flush()
 
 
+def not_cancelled() -> Any:
+    """A SQL condition true for sessions that were not cancelled."""
+    return ~exists().where(SessionCancellation.session_id == ReviewSession.id)
+
+
 async def visible_sessions(
     db: AsyncSession, caller: Caller, *, since: datetime | None = None
 ) -> list[ReviewSession]:
     """The sessions the caller takes part in (coordinators: all), by start time."""
-    query = select(ReviewSession).order_by(ReviewSession.starts_at, ReviewSession.id)
+    query = (
+        select(ReviewSession)
+        .where(not_cancelled())
+        .order_by(ReviewSession.starts_at, ReviewSession.id)
+    )
     if caller.role is Role.ADMIN:
         return []
     if caller.role is not Role.COORDINATOR:
@@ -197,6 +207,8 @@ async def find_visible(db: AsyncSession, caller: Caller, session_id: int) -> Rev
     """The session if the caller takes part in it (or coordinates); `SessionNotFound` otherwise."""
     session = await db.get(ReviewSession, session_id)
     if session is None or caller.role is Role.ADMIN:
+        raise SessionNotFound()
+    if await db.get(SessionCancellation, session_id) is not None:
         raise SessionNotFound()
     if caller.role is Role.COORDINATOR or caller.user_id == session.chair_user_id:
         return session
@@ -249,7 +261,8 @@ async def update_session(
 async def cancel(
     db: AsyncSession, caller: Caller, session: ReviewSession, notifier: Notifier
 ) -> None:
-    """Delete a session with an empty agenda, and its call room (coordinators)."""
+    """Cancel a session with an empty agenda (coordinators): its call room closes, everyone
+    invited is sent a CANCEL. The row stays, marked cancelled, for that mail and the record."""
     _require_coordinator(caller, "cancel review sessions")
     count = await db.scalar(
         select(func.count()).select_from(AgendaItem).where(AgendaItem.session_id == session.id)
@@ -258,13 +271,18 @@ async def cancel(
         raise SessionError("session_not_empty", "unschedule the session's cases first")
     people = participants(session, await invitee_ids(db, session.id))
     await _record(db, caller, "session.cancelled", session, room=session.room_id)
-    # The notice names no session: the row is about to go.
-    await notifier.notify(db, Notice("session.cancelled", recipients(people, caller.user_id)))
-    room_id = session.room_id
-    await db.delete(session)
+    db.add(SessionCancellation(session_id=session.id, cancelled_by_user_id=caller.user_id))
+    # A calendar CANCEL carries a higher SEQUENCE than the invitation it withdraws.
+    session.sequence += 1
+    # Nobody can join the room any more (rooms admit only people with an invitation).
+    await db.execute(delete(RoomInvite).where(RoomInvite.room_id == session.room_id))
+    await notifier.notify(
+        db,
+        Notice(
+            "session.cancelled", recipients(people, caller.user_id), session_id=session.id
+        ),
+    )
     await db.flush()
-    await db.execute(delete(RoomInvite).where(RoomInvite.room_id == room_id))
-    await db.execute(delete(Room).where(Room.id == room_id))
 
 
 # ---------------------------------------------------------------- the agenda

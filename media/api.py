@@ -2,7 +2,7 @@
 
 Every `MediaNode` method is a JSON POST under `/v1/` (`create_room`, `publish`, `subscribe`,
 `answer`, `add_ice_candidate`, `set_paused`, `tracks`, `leave`, `close_connection`,
-`close_room`). Callers present
+`close_room`, `start_recording`, `set_recording_excluded`, `stop_recording`). Callers present
 the shared secret as `Authorization: Bearer <JUNTA_MEDIA_SECRET>`; failures are
 `{"error": {"code", "message"}}` with a 4xx status (5xx only for a bug), never a traceback.
 `GET /healthz` (no secret: it only counts) reports the node's load.
@@ -59,6 +59,10 @@ _STATUS_BY_CODE = {
     "renegotiation_pending": 409,
     "room_closed": 409,
     "no_common_codec": 422,
+    "recording_active": 409,
+    "recording_exists": 409,
+    "not_recording": 409,
+    "recording_unavailable": 409,
 }
 
 _NODE: web.AppKey[MediaNode] = web.AppKey("node")
@@ -99,6 +103,16 @@ class _CandidateRequest(_PeerRequest):
 class _PausedRequest(_PeerRequest):
     track_id: str = Field(min_length=1, max_length=300)
     paused: bool
+
+
+class _StartRecordingRequest(_RoomRequest):
+    # Validated again (as a safe directory name) by the node.
+    recording_id: str = Field(min_length=1, max_length=128)
+    excluded: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class _RecordingExcludedRequest(_PeerRequest):
+    excluded: bool
 
 
 class EventHub:
@@ -148,7 +162,11 @@ def create_app(
     events = events or EventHub()
     if node is None:
         ice_servers = [RTCIceServer(urls=list(settings.stun_urls))] if settings.stun_urls else []
-        node = LocalMediaNode(ice_servers=ice_servers, on_event=events.publish)
+        node = LocalMediaNode(
+            ice_servers=ice_servers,
+            on_event=events.publish,
+            recordings_dir=settings.recordings_dir,
+        )
     app = web.Application(
         middlewares=[_errors_middleware, _auth_middleware], client_max_size=MAX_BODY_BYTES
     )
@@ -312,6 +330,26 @@ async def _close_room(request: web.Request) -> web.Response:
     return _ok()
 
 
+async def _start_recording(request: web.Request) -> web.Response:
+    body = await _body(request, _StartRecordingRequest)
+    await request.app[_NODE].start_recording(
+        body.room_id, body.recording_id, frozenset(body.excluded)
+    )
+    return _ok()
+
+
+async def _set_recording_excluded(request: web.Request) -> web.Response:
+    body = await _body(request, _RecordingExcludedRequest)
+    await request.app[_NODE].set_recording_excluded(body.room_id, body.peer_id, body.excluded)
+    return _ok()
+
+
+async def _stop_recording(request: web.Request) -> web.Response:
+    body = await _body(request, _RoomRequest)
+    manifest = await request.app[_NODE].stop_recording(body.room_id)
+    return _ok(manifest=manifest.to_json())
+
+
 _HANDLERS: dict[str, _Handler] = {
     "create_room": _create_room,
     "publish": _publish,
@@ -323,6 +361,9 @@ _HANDLERS: dict[str, _Handler] = {
     "leave": _leave,
     "close_connection": _close_connection,
     "close_room": _close_room,
+    "start_recording": _start_recording,
+    "set_recording_excluded": _set_recording_excluded,
+    "stop_recording": _stop_recording,
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from aiortc import RTCIceServer
@@ -17,6 +18,7 @@ from media.codecs import DEFAULT_VIDEO_CODECS
 from media.errors import MediaError
 from media.events import MediaEvent
 from media.published_track import TrackInfo
+from media.recording import RecordingManifest, RoomRecording, recording_directory
 from media.room import Connection, Room, SubscriptionOffer
 
 
@@ -81,6 +83,20 @@ class MediaNode(Protocol):
         """Rooms, participants and forwarded streams on this node."""
         ...
 
+    async def start_recording(
+        self, room_id: str, recording_id: str, excluded: frozenset[str]
+    ) -> None:
+        """Record every track of the room's participants but `excluded`, now and later ones."""
+        ...
+
+    async def set_recording_excluded(self, room_id: str, peer_id: str, excluded: bool) -> None:
+        """Stop or start recording one participant (consent withdrawn or given)."""
+        ...
+
+    async def stop_recording(self, room_id: str) -> RecordingManifest:
+        """Complete the room's recording; its manifest is also written as manifest.json."""
+        ...
+
 
 class LocalMediaNode:
     """A media node in this process: a set of SFU rooms."""
@@ -91,11 +107,15 @@ class LocalMediaNode:
         ice_servers: Sequence[RTCIceServer] = (),
         video_codecs: Sequence[str] = DEFAULT_VIDEO_CODECS,
         on_event: Callable[[MediaEvent], None] | None = None,
+        recordings_dir: Path | None = None,
     ) -> None:
         self._ice_servers = list(ice_servers)
         self._video_codecs = tuple(video_codecs)
         self._on_event = on_event
+        # Where recordings go; None: this node does not record.
+        self._recordings_dir = recordings_dir
         self._rooms: dict[str, Room] = {}
+        self._recordings: dict[str, RoomRecording] = {}
 
     def room(self, room_id: str) -> Room:
         """A room of this node, for in-process callers and tests."""
@@ -156,8 +176,42 @@ class LocalMediaNode:
         """Close one of a participant's connections (its client replaces a failed one)."""
         await self.room(room_id).close_connection(peer_id, connection)
 
+    async def start_recording(
+        self, room_id: str, recording_id: str, excluded: frozenset[str]
+    ) -> None:
+        """Record every track of the room's participants but `excluded`, now and later ones."""
+        room = self.room(room_id)
+        if self._recordings_dir is None:
+            raise MediaError("recording_unavailable", "this media node has no recordings root")
+        if room_id in self._recordings:
+            raise MediaError("recording_active", f"room {room_id} is already being recorded")
+        directory = recording_directory(self._recordings_dir, recording_id)
+        recording = RoomRecording(room, recording_id, directory, frozenset(excluded))
+        recording.start()
+        self._recordings[room_id] = recording
+
+    async def set_recording_excluded(self, room_id: str, peer_id: str, excluded: bool) -> None:
+        """Stop or start recording one participant (consent withdrawn or given)."""
+        await self._recording(room_id).set_excluded(peer_id, excluded)
+
+    async def stop_recording(self, room_id: str) -> RecordingManifest:
+        """Complete the room's recording; its manifest is also written as manifest.json."""
+        recording = self._recording(room_id)
+        del self._recordings[room_id]
+        return await recording.stop()
+
+    def _recording(self, room_id: str) -> RoomRecording:
+        self.room(room_id)
+        try:
+            return self._recordings[room_id]
+        except KeyError:
+            raise MediaError("not_recording", f"room {room_id} is not being recorded") from None
+
     async def close_room(self, room_id: str) -> None:
-        """Close every connection in a room and forget it."""
+        """Close every connection in a room and forget it (completing its recording)."""
+        recording = self._recordings.pop(room_id, None)
+        if recording is not None:
+            await recording.stop()
         room = self._rooms.pop(room_id, None)
         if room is not None:
             await room.close()

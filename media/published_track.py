@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiortc import RTCRtpReceiver, RTCRtpSender
 
@@ -41,6 +42,22 @@ class TrackInfo:
     stream_id: str
 
 
+class FrameSink(Protocol):
+    """Something besides subscribers that takes a track's encoded frames (the recorder)."""
+
+    def on_frame(self, frame: EncodedFrame) -> None:
+        """A frame the tap assembled, in arrival order."""
+        ...
+
+    def on_source_change(self) -> None:
+        """The publisher's stream restarted: timestamps and references start over."""
+        ...
+
+    def on_loss(self) -> None:
+        """Packets were lost for good: video frames until the next keyframe are broken."""
+        ...
+
+
 class PublishedTrack:
     """One publisher's track fanned out to its subscribers without decoding."""
 
@@ -60,6 +77,7 @@ class PublishedTrack:
         # Pause wishes for subscribers whose connection is not up yet.
         self._paused_before_start: set[str] = set()
         self._closed = False
+        self._sinks: list[FrameSink] = []
         self.receiver = receiver
         self.tap = ReceiverTap(
             receiver,
@@ -141,6 +159,19 @@ class PublishedTrack:
         """A subscriber's PLI/FIR reached its sender on the SFU."""
         self._run(self.forwarder.on_keyframe_request(subscriber_id, self._clock()))
 
+    def add_sink(self, sink: FrameSink) -> None:
+        """Also hand every frame (and stream change) to `sink`, until `remove_sink`."""
+        self._sinks.append(sink)
+
+    def remove_sink(self, sink: FrameSink) -> None:
+        """Stop handing frames to `sink`."""
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+
+    def request_keyframe(self) -> bool:
+        """Ask the publisher for a keyframe now; False until its first packet arrived."""
+        return self.tap.request_keyframe()
+
     def close(self) -> None:
         """The publisher's track ended: end every subscriber's copy."""
         self._closed = True
@@ -150,14 +181,25 @@ class PublishedTrack:
     def _on_source_change(self) -> None:
         logger.info("publisher_source_changed track=%s", self.info.track_id)
         self._run(self.forwarder.reanchor(self._clock()))
+        self._tell_sinks(lambda sink: sink.on_source_change())
 
     def _on_source_loss(self) -> None:
         logger.info("publisher_stream_loss track=%s", self.info.track_id)
         self._run(self.forwarder.on_source_loss(self._clock()))
+        self._tell_sinks(lambda sink: sink.on_loss())
 
     def _on_frame(self, frame: EncodedFrame) -> None:
         if not self._closed:
             self._run(self.forwarder.on_frame(frame, self._clock()))
+            self._tell_sinks(lambda sink: sink.on_frame(frame))
+
+    def _tell_sinks(self, call: Callable[[FrameSink], None]) -> None:
+        for sink in list(self._sinks):
+            try:
+                call(sink)
+            except Exception:
+                # A failing recorder must not stop forwarding to the participants.
+                logger.exception("frame_sink_failed track=%s", self.info.track_id)
 
     def _run(self, actions: list[Action]) -> None:
         for action in actions:

@@ -17,6 +17,7 @@ from media.errors import MediaError
 from media.events import MediaEvent
 from media.node import MediaNode, NodeLoad
 from media.published_track import TrackInfo
+from media.recording import RecordingManifest
 from media.room import Connection, SubscriptionOffer
 from media.wire import (
     API_PREFIX,
@@ -26,6 +27,7 @@ from media.wire import (
     HEALTH_PATH,
     event_from_json,
     load_from_json,
+    manifest_from_json,
     offer_from_json,
     track_from_json,
 )
@@ -134,6 +136,28 @@ class RemoteMediaNode:
     async def close_room(self, room_id: str) -> None:
         """Close every connection in a room and forget it."""
         await self._call("close_room", room_id=room_id)
+
+    async def start_recording(
+        self, room_id: str, recording_id: str, excluded: frozenset[str]
+    ) -> None:
+        """Record every track of the room's participants but `excluded`, now and later ones."""
+        await self._call(
+            "start_recording",
+            room_id=room_id,
+            recording_id=recording_id,
+            excluded=sorted(excluded),
+        )
+
+    async def set_recording_excluded(self, room_id: str, peer_id: str, excluded: bool) -> None:
+        """Stop or start recording one participant (consent withdrawn or given)."""
+        await self._call(
+            "set_recording_excluded", room_id=room_id, peer_id=peer_id, excluded=excluded
+        )
+
+    async def stop_recording(self, room_id: str) -> RecordingManifest:
+        """Complete the room's recording; the node also writes its manifest.json."""
+        result = await self._call("stop_recording", room_id=room_id)
+        return manifest_from_json(result.get("manifest"))
 
     async def load(self) -> NodeLoad:
         """Rooms, participants and forwarded streams on the node (its `/healthz`)."""

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from aiortc import (
     RTCBundlePolicy,
@@ -60,6 +60,18 @@ class SubscriptionOffer:
     tracks_by_mid: dict[str, TrackInfo]
 
 
+class TrackObserver(Protocol):
+    """Told when a room's tracks come and go (the recorder follows a room this way)."""
+
+    def track_added(self, track: PublishedTrack) -> None:
+        """A track was published (or was already when observing began)."""
+        ...
+
+    def track_removed(self, track: PublishedTrack) -> None:
+        """A published track ended."""
+        ...
+
+
 @dataclass(slots=True)
 class _Publisher:
     pc: RTCPeerConnection
@@ -98,6 +110,7 @@ class Room:
         self._tracks: dict[str, PublishedTrack] = {}
         self._publish_connections = 0  # publish connections ever made, for unique track ids
         self._closed = False
+        self._observers: list[TrackObserver] = []
 
     @property
     def tracks(self) -> list[TrackInfo]:
@@ -118,6 +131,22 @@ class Room:
     def forwarded_streams(self) -> int:
         """Track copies the room forwards: one per (published track, subscriber) pair."""
         return sum(t.subscriber_count for t in self._tracks.values() if not t.closed)
+
+    @property
+    def published_tracks(self) -> list[PublishedTrack]:
+        """The forwarding state of every track currently published."""
+        return [t for t in self._tracks.values() if not t.closed]
+
+    def observe(self, observer: TrackObserver) -> None:
+        """Tell `observer` about every track published now and from now on, and their end."""
+        self._observers.append(observer)
+        for track in self.published_tracks:
+            observer.track_added(track)
+
+    def unobserve(self, observer: TrackObserver) -> None:
+        """Stop telling `observer` about tracks."""
+        if observer in self._observers:
+            self._observers.remove(observer)
 
     def published_track(self, track_id: str) -> PublishedTrack:
         """The forwarding state of one published track."""
@@ -195,6 +224,7 @@ class Room:
             if not track.published.closed:
                 self._tracks[track.published.info.track_id] = track.published
                 self._emit(TrackPublished(self.room_id, track.published.info))
+                self._notify_added(track.published)
         return pc.localDescription.sdp
 
     async def subscribe(self, peer_id: str) -> SubscriptionOffer:
@@ -368,6 +398,7 @@ class Room:
         track.close()
         self._tracks.pop(track.info.track_id, None)
         self._emit(TrackUnpublished(self.room_id, track.info))
+        self._notify(lambda observer: observer.track_removed(track))
 
     async def _drop_publisher(self, peer_id: str, pc: RTCPeerConnection) -> None:
         publisher = self._publishers.get(peer_id)
@@ -423,6 +454,16 @@ class Room:
                 self._on_event(event)
             except Exception:
                 logger.exception("media_event_callback_failed room=%s", self.room_id)
+
+    def _notify_added(self, track: PublishedTrack) -> None:
+        self._notify(lambda observer: observer.track_added(track))
+
+    def _notify(self, call: Callable[[TrackObserver], None]) -> None:
+        for observer in list(self._observers):
+            try:
+                call(observer)
+            except Exception:
+                logger.exception("track_observer_failed room=%s", self.room_id)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 MIN_SECRET_LENGTH = 32
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8081
+DEFAULT_RECORDINGS_DIR = Path("var/recordings")
 
 
 class MediaSettingsError(ValueError):
@@ -29,6 +31,8 @@ class MediaSettings:
     # The node's own STUN servers, to learn its public address (the same JUNTA_STUN_URLS the
     # web process hands to browsers). None by default: a closed network has no public STUN.
     stun_urls: tuple[str, ...] = ()
+    # The storage root recordings are written under (the web process's JUNTA_RECORDINGS_DIR).
+    recordings_dir: Path = DEFAULT_RECORDINGS_DIR
 
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_SECRET_LENGTH:
@@ -68,5 +72,8 @@ class MediaSettings:
             port=DEFAULT_PORT if port is None else port,
             stun_urls=tuple(
                 url.strip() for url in env.get("JUNTA_STUN_URLS", "").split(",") if url.strip()
+            ),
+            recordings_dir=Path(
+                env.get("JUNTA_RECORDINGS_DIR", "").strip() or DEFAULT_RECORDINGS_DIR
             ),
         )

@@ -9,6 +9,7 @@ from media.errors import MediaError
 from media.events import MediaEvent, TrackPublished, TrackUnpublished
 from media.node import NodeLoad
 from media.published_track import TrackInfo
+from media.recording import RecordingManifest
 from media.room import SubscriptionOffer
 
 API_PREFIX = "/v1"
@@ -101,3 +102,13 @@ def load_from_json(data: Any) -> NodeLoad:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise MediaError("bad_response", "not a node load") from exc
+
+
+def manifest_from_json(data: Any) -> RecordingManifest:
+    """A recording manifest from JSON (its own `to_json` shape)."""
+    if not isinstance(data, dict):
+        raise MediaError("bad_response", "not a recording manifest")
+    try:
+        return RecordingManifest.from_json(data)
+    except MediaError as exc:
+        raise MediaError("bad_response", exc.message) from exc

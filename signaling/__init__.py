@@ -2,7 +2,8 @@
 
 Knows nothing of cases; `web` issues the grants it verifies and mounts the server it builds.
 Calls of three or more go through the SFU, which signaling drives through `MediaPort` (it never
-imports `media`; `web.media_bridge` adapts a media node to it).
+imports `media`; `web.media_bridge` adapts a media node to it). Recording is driven through
+`RecordingPort` the same way (`web.recording_bridge`).
 """
 
 from .errors import SignalingError
@@ -11,6 +12,7 @@ from .grants import JoinGrant, issue_grant, sign_grant, verify_grant
 from .ice import IceConfig, ice_servers
 from .media_port import MediaPort, MediaRefused
 from .protocol import PROTOCOL_VERSION
+from .recording import RecordingPort, RecordingRefused
 from .roomstate import MemoryRoomState, RoomState
 from .server import CallNamespace, build_socket_server
 from .topology import Mode, decide_mode
@@ -26,6 +28,8 @@ __all__ = [
     "MemoryRoomState",
     "Mode",
     "OnCallEvent",
+    "RecordingPort",
+    "RecordingRefused",
     "RoomState",
     "SignalingError",
     "build_socket_server",

@@ -22,6 +22,11 @@ ErrorCode = Literal[
     "media_unavailable",
     "not_sfu",
     "media_error",
+    "recording_unavailable",
+    "already_recording",
+    "not_recording",
+    "notice_outdated",
+    "recording_failed",
 ]
 
 ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))

@@ -45,6 +45,7 @@ class PeerState(_Strict):
     screen: bool = False
     hand: bool = False
     screen_stream: ScreenStream | None = None
+    speaking: bool = False  # the peer's own microphone measures speech (throttled changes)
 
 
 class Peer(_Strict):
@@ -55,6 +56,8 @@ class Peer(_Strict):
     moderator: bool
     state: PeerState
     connected: bool
+    # A lecture viewer not on stage: receive-only, and not announced to the room (PROTOCOL.md).
+    audience: bool = False
 
 
 class ChatMessage(_Strict):
@@ -169,6 +172,51 @@ class SfuPayload(RootModel[SfuAction]):
     """`sfu` from a client: one of its actions, told apart by `action`."""
 
 
+class LectureStage(_Strict):
+    """A moderator brings a lecture viewer on stage (it may publish) or sends it back."""
+
+    action: Literal["promote", "demote"]
+    target: PeerId
+
+
+class LectureViewers(_Strict):
+    """A moderator asks for one page of the lecture's viewers, raised hands first."""
+
+    action: Literal["viewers"]
+    page: int = Field(default=0, ge=0, le=100000)
+    size: int = Field(default=50, ge=1, le=100)
+
+
+class LecturePayload(RootModel[Annotated[LectureStage | LectureViewers,
+                                         Field(discriminator="action")]]):
+    """`lecture` from a moderator of a lecture room."""
+
+
+class RecordingPayload(_Strict):
+    """A moderator starts or stops the room's recording (PROTOCOL.md, "Recording")."""
+
+    action: Literal["start", "stop"]
+
+
+class ConsentPayload(_Strict):
+    """A participant's answer to the recording notice it was shown."""
+
+    recording_id: str = Field(min_length=1, max_length=64)
+    granted: bool
+    notice_version: str = Field(min_length=1, max_length=32)
+    locale: str = Field(min_length=2, max_length=16)
+
+
+# An agenda longer than this is not a meeting; the bound keeps the value a small integer.
+MAX_AGENDA_ITEM = 500
+
+
+class AgendaPayload(_Strict):
+    """The chair moves the session's case panel to agenda position `item` (1-based)."""
+
+    item: int = Field(ge=1, le=MAX_AGENDA_ITEM)
+
+
 EVENT_MODELS: dict[str, type[BaseModel]] = {
     "join": JoinPayload,
     "signal": SignalPayload,
@@ -177,6 +225,10 @@ EVENT_MODELS: dict[str, type[BaseModel]] = {
     "moderate": ModeratePayload,
     "leave": LeavePayload,
     "sfu": SfuPayload,
+    "lecture": LecturePayload,
+    "recording": RecordingPayload,
+    "consent": ConsentPayload,
+    "agenda": AgendaPayload,
 }
 
 _SDP_LINE = re.compile(r"^[a-z]=.*$")

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .protocol import CHAT_HISTORY, ChatMessage, Peer
+from .recording import Consent, RecordingInfo
 from .topology import Mode
 
 
@@ -83,6 +84,38 @@ class RoomState(ABC):
     async def set_mode(self, room: str, mode: Mode) -> None:
         """Record the room's mode; a room nobody is in keeps none."""
 
+    # The case panel's agenda position (signaling/agenda.py): a number only, never case content.
+
+    @abstractmethod
+    async def get_agenda(self, room: str) -> int | None:
+        """The agenda position the chair moved the room to (None: not moved yet)."""
+
+    @abstractmethod
+    async def set_agenda(self, room: str, item: int) -> bool:
+        """Record the room's agenda position; False (no change) when nobody is in the room."""
+
+    # A recording outlives the room's peers: it lasts until it is ended, so the departure that
+    # empties a room can still stop it (signaling/recording_session.py).
+
+    @abstractmethod
+    async def get_recording(self, room: str) -> RecordingInfo | None:
+        """The room's running recording, with every answer given so far."""
+
+    @abstractmethod
+    async def start_recording(self, room: str, info: RecordingInfo) -> bool:
+        """Record that `info` started; False (and no change) when one is running already."""
+
+    @abstractmethod
+    async def set_consent(
+        self, room: str, recording_id: str, peer_id: str, consent: Consent
+    ) -> RecordingInfo | None:
+        """Store a peer's answer if recording `recording_id` is still the room's; the updated
+        recording, or None when it is not."""
+
+    @abstractmethod
+    async def end_recording(self, room: str, recording_id: str) -> RecordingInfo | None:
+        """Forget recording `recording_id` if it is the room's; what it was, else None."""
+
 
 @dataclass
 class _Room:
@@ -90,6 +123,7 @@ class _Room:
     chat: deque[ChatMessage] = field(default_factory=lambda: deque(maxlen=CHAT_HISTORY))
     barred: dict[str, float] = field(default_factory=dict)
     mode: Mode = "p2p"
+    agenda: int | None = None
 
 
 class MemoryRoomState(RoomState):
@@ -100,6 +134,7 @@ class MemoryRoomState(RoomState):
 
     def __init__(self) -> None:
         self._rooms: dict[str, _Room] = {}
+        self._recordings: dict[str, RecordingInfo] = {}
 
     def _room(self, room: str) -> _Room:
         return self._rooms.setdefault(room, _Room())
@@ -176,3 +211,39 @@ class MemoryRoomState(RoomState):
         found = self._rooms.get(room)
         if found is not None:
             found.mode = mode
+
+    async def get_agenda(self, room: str) -> int | None:
+        found = self._rooms.get(room)
+        return found.agenda if found else None
+
+    async def set_agenda(self, room: str, item: int) -> bool:
+        found = self._rooms.get(room)
+        if found is None:
+            return False
+        found.agenda = item
+        return True
+
+    async def get_recording(self, room: str) -> RecordingInfo | None:
+        return self._recordings.get(room)
+
+    async def start_recording(self, room: str, info: RecordingInfo) -> bool:
+        if room in self._recordings:
+            return False
+        self._recordings[room] = info
+        return True
+
+    async def set_consent(
+        self, room: str, recording_id: str, peer_id: str, consent: Consent
+    ) -> RecordingInfo | None:
+        info = self._recordings.get(room)
+        if info is None or info.id != recording_id:
+            return None
+        info = info.model_copy(update={"consents": {**info.consents, peer_id: consent}})
+        self._recordings[room] = info
+        return info
+
+    async def end_recording(self, room: str, recording_id: str) -> RecordingInfo | None:
+        info = self._recordings.get(room)
+        if info is None or info.id != recording_id:
+            return None
+        return self._recordings.pop(room)

@@ -11,8 +11,9 @@ Keys of room `r` (all share the hash tag `{r}`, so they live on one Redis Cluste
     <prefix>room:{r}:chat    list  ChatMessage JSON, the last CHAT_HISTORY
     <prefix>room:{r}:bars    hash  key -> barred-until (a float; "inf" for ever)
     <prefix>room:{r}:mode    string "p2p" | "sfu"
+    <prefix>room:{r}:agenda  string the case panel's agenda position (an integer)
 
-The room ends, as in memory, when its last peer is removed: the script deletes all five keys.
+The room ends, as in memory, when its last peer is removed: the script deletes all of them.
 As a safety net every write sets a TTL (`room_ttl`, default a day) on all of them together, so a
 room whose processes crashed before its peers were removed disappears a day after its last
 write instead of never. A call idle of writes for longer than `room_ttl` would lose its state,
@@ -28,13 +29,14 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel
 
 from .protocol import CHAT_HISTORY, ChatMessage
+from .recording import Consent, RecordingInfo
 from .roomstate import PeerRecord, RoomState
 from .topology import Mode
 
 ROOM_TTL = 24 * 3600
-_KEYS = ("peers", "order", "chat", "bars", "mode")
+_KEYS = ("peers", "order", "chat", "bars", "mode", "agenda")
 
-# Every write script gets the five keys in _KEYS order and the TTL as ARGV[1].
+# Every write script gets the keys in _KEYS order and the TTL as ARGV[1].
 _TOUCH = """
 local function touch()
   for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[1]) end
@@ -117,6 +119,75 @@ return 1
 """
 
 
+# ARGV: ttl, item. Only while someone is in the room. The key's index comes from _KEYS, so
+# fields appended there later leave this script right.
+_SET_AGENDA = _TOUCH + f"""
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[{_KEYS.index("agenda") + 1}], ARGV[2])
+touch()
+return 1
+"""
+
+# A room's recording lives in two keys of its own, outside _KEYS, because it outlives the peers
+# (it lasts until ended): `room:{r}:recording` hash {id, since, by} and `room:{r}:consents` hash
+# peer_id -> Consent JSON. Every script gets them in that order, the TTL as ARGV[1], and
+# answers with both hashes (HGETALL), which `_recording` turns back into a RecordingInfo.
+_RECORDING_READ = """
+local function both()
+  return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+end
+local function touch()
+  for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+end
+"""
+
+# ARGV: ttl, id, since, by.
+_START_RECORDING = _RECORDING_READ + """
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'id', ARGV[2], 'since', ARGV[3], 'by', ARGV[4])
+touch()
+return both()
+"""
+
+# ARGV: ttl, recording id, peer_id, Consent JSON.
+_SET_CONSENT = _RECORDING_READ + """
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[2] then return false end
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+touch()
+return both()
+"""
+
+# ARGV: ttl, recording id.
+_END_RECORDING = _RECORDING_READ + """
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[2] then return false end
+local was = both()
+redis.call('DEL', KEYS[1], KEYS[2])
+return was
+"""
+
+_GET_RECORDING = _RECORDING_READ + """
+return both()
+"""
+
+
+def _pairs(flat: list[Any]) -> dict[str, str]:
+    return {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+def _recording(raw: list[Any] | None) -> RecordingInfo | None:
+    """The RecordingInfo a recording script answered with (None for false or no recording)."""
+    if not raw:
+        return None
+    meta, consents = _pairs(raw[0]), _pairs(raw[1])
+    if "id" not in meta:
+        return None
+    return RecordingInfo(
+        id=meta["id"], since=float(meta["since"]), by=meta["by"],
+        consents={peer: Consent.model_validate_json(c) for peer, c in consents.items()},
+    )
+
+
 def _json(model: BaseModel) -> str:
     return model.model_dump_json()
 
@@ -153,6 +224,11 @@ class RedisRoomState(RoomState):
         self._add_chat = register(_ADD_CHAT)
         self._bar = register(_BAR)
         self._set_mode = register(_SET_MODE)
+        self._set_agenda = register(_SET_AGENDA)
+        self._start_recording = register(_START_RECORDING)
+        self._set_consent = register(_SET_CONSENT)
+        self._end_recording = register(_END_RECORDING)
+        self._get_recording = register(_GET_RECORDING)
 
     async def close(self) -> None:
         """Close the client if this state made it from a URL."""
@@ -160,7 +236,7 @@ class RedisRoomState(RoomState):
             await self._redis.aclose()
 
     def keys(self, room: str) -> list[str]:
-        """The room's keys in script order (peers, order, chat, bars, mode)."""
+        """The room's keys in script order (peers, order, chat, bars, mode, agenda)."""
         return [f"{self.prefix}room:{{{room}}}:{name}" for name in _KEYS]
 
     def _key(self, room: str, name: str) -> str:
@@ -230,3 +306,38 @@ class RedisRoomState(RoomState):
 
     async def set_mode(self, room: str, mode: Mode) -> None:
         await self._set_mode(keys=self.keys(room), args=[self.room_ttl, mode])
+
+    async def get_agenda(self, room: str) -> int | None:
+        raw = await self._redis.get(self._key(room, "agenda"))
+        return int(_text(raw)) if raw is not None else None
+
+    async def set_agenda(self, room: str, item: int) -> bool:
+        return bool(await self._set_agenda(keys=self.keys(room), args=[self.room_ttl, item]))
+
+    def recording_keys(self, room: str) -> list[str]:
+        """The keys of the room's recording (recording, consents), outside `keys(room)`."""
+        return [self._key(room, "recording"), self._key(room, "consents")]
+
+    async def get_recording(self, room: str) -> RecordingInfo | None:
+        return _recording(await self._get_recording(keys=self.recording_keys(room),
+                                                    args=[self.room_ttl]))
+
+    async def start_recording(self, room: str, info: RecordingInfo) -> bool:
+        raw = await self._start_recording(
+            keys=self.recording_keys(room),
+            args=[self.room_ttl, info.id, repr(float(info.since)), info.by],
+        )
+        return raw is not None
+
+    async def set_consent(
+        self, room: str, recording_id: str, peer_id: str, consent: Consent
+    ) -> RecordingInfo | None:
+        return _recording(await self._set_consent(
+            keys=self.recording_keys(room),
+            args=[self.room_ttl, recording_id, peer_id, _json(consent)],
+        ))
+
+    async def end_recording(self, room: str, recording_id: str) -> RecordingInfo | None:
+        return _recording(await self._end_recording(
+            keys=self.recording_keys(room), args=[self.room_ttl, recording_id]
+        ))

@@ -6,7 +6,6 @@ error into the documented ack; handlers below it only hold the behaviour of thei
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -20,19 +19,27 @@ from typing import Any, Literal, cast
 import socketio
 from pydantic import BaseModel, ValidationError
 
+from .agenda import Agendas
+from .counters import CallCounters
 from .errors import SignalingError
 from .events import CallEvent, CallEventKind, OnCallEvent
+from .grace import Graces, MemoryGraces
 from .grants import CLOCK_SKEW, MAX_TTL, JoinGrant, RoomKind, token_id, verify_grant
+from .lecture import Lectures, joins_as_audience, sfu_grant
 from .media_port import MediaPort
 from .protocol import (
     EVENT_MODELS,
     PROTOCOL_VERSION,
+    AgendaPayload,
     ChatMessage,
     ChatPayload,
+    ConsentPayload,
     JoinPayload,
+    LecturePayload,
     ModeratePayload,
     Peer,
     PeerState,
+    RecordingPayload,
     SfuPayload,
     SignalPayload,
     check_description,
@@ -41,6 +48,8 @@ from .protocol import (
     ok,
 )
 from .ratelimit import TokenBucket
+from .recording import RecordingPort
+from .recording_session import RecordingSessions
 from .roomstate import MemoryRoomState, PeerRecord, RoomState
 from .sfu_session import SfuSessions
 
@@ -110,6 +119,8 @@ class CallNamespace(socketio.AsyncNamespace):
         on_event: OnCallEvent | None,
         clock: Callable[[], float],
         media: MediaPort | None = None,
+        graces: Graces | None = None,
+        recording: RecordingPort | None = None,
     ) -> None:
         super().__init__(NAMESPACE)
         self.state = state
@@ -118,10 +129,17 @@ class CallNamespace(socketio.AsyncNamespace):
         self._secret = secret
         self._clock = clock
         self._connections: dict[str, Connection] = {}
-        self._grace: dict[tuple[str, str], asyncio.Task[None]] = {}
+        # Reconnect-grace deadlines; in Redis they outlive this process (signaling/grace.py).
+        self.graces = graces if graces is not None else MemoryGraces()
+        self.graces.bind(on_expired=self._expire, on_orphaned=self._orphaned,
+                         on_reclaimed=self._reclaimed)
+        self.counters = CallCounters()
         self._closing = False
         self.sfu = SfuSessions(
             media=media, state=state, to_room=self._emit_to_room, to_socket=self._emit_to_socket
+        )
+        self.lecture = Lectures(
+            state=state, media=media, to_room=self._emit_to_room, to_socket=self._emit_to_socket
         )
         self._handlers: dict[str, Handler] = {
             "signal": self._signal,
@@ -130,7 +148,15 @@ class CallNamespace(socketio.AsyncNamespace):
             "moderate": self._moderate,
             "leave": self._leave,
             "sfu": self._sfu,
+            "lecture": self._lecture,
+            "recording": self._recording,
+            "consent": self._consent,
+            "agenda": self._agenda,
         }
+        self.agenda = Agendas(state=state, to_room=self._emit_to_room)
+        self.recording = RecordingSessions(
+            port=recording, state=state, sfu=self.sfu, to_room=self._emit_to_room, clock=clock
+        )
 
     # --- dispatch -------------------------------------------------------------------------
 
@@ -143,6 +169,7 @@ class CallNamespace(socketio.AsyncNamespace):
             sid, self.namespace
         ):
             if event == "connect":
+                self.graces.start()
                 now = self._clock()
                 self._connections[sid] = Connection(
                     sid,
@@ -153,14 +180,17 @@ class CallNamespace(socketio.AsyncNamespace):
             await self._disconnected(sid)
             return None
         name = event if isinstance(event, str) and event in EVENT_MODELS else "unknown"
+        self.counters.events[name] += 1
         try:
             return await self._dispatch(sid, event, list(args[1:]))
         except SignalingError as exc:
+            self.counters.errors[exc.code] += 1
             log.info("signaling.refused event=%s code=%s sid=%s", name, exc.code, sid)
             return exc.ack()
         except Exception as exc:
             ref = uuid.uuid4().hex[:12]
             # The traceback without the exception's text: that text may quote the payload.
+            self.counters.errors["internal"] += 1
             log.error(
                 "signaling.internal ref=%s event=%s error=%s\n%s",
                 ref, name, type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)),
@@ -216,7 +246,7 @@ class CallNamespace(socketio.AsyncNamespace):
         room, tid = grant.room, token_id(p.token)
         if await self.state.is_barred(room, f"token:{tid}", now):
             raise SignalingError("forbidden", "this token was revoked (removed or refused)")
-        self.sfu.check_available(grant)
+        await self.sfu.check_available(grant)
         # Someone removed from this call comes back only through the waiting room.
         removed = await self.state.is_barred(room, f"user:{grant.user_id}", now)
         prev = await self.state.get_peer(room, p.peer_id)
@@ -228,13 +258,15 @@ class CallNamespace(socketio.AsyncNamespace):
         peer = Peer(
             peer_id=p.peer_id, user_id=grant.user_id, name=grant.name, role=grant.role,
             moderator=grant.moderate, state=peer_state, connected=True,
+            audience=prev.peer.audience if prev else joins_as_audience(grant),
         )
         # Someone already admitted stays admitted across reconnections.
         admitted = prev.admitted if prev else not (grant.admission or removed)
         record = PeerRecord(peer=peer, sid=conn.sid, admitted=admitted, token_id=tid)
         await self.state.put_peer(room, record)
         conn.grant, conn.peer_id = grant, p.peer_id
-        self._cancel_grace(room, p.peer_id)
+        await self.graces.held(room, p.peer_id, conn.sid)
+        await self.graces.cancel(room, p.peer_id)
         if prev is not None and prev.sid != conn.sid and prev.peer.connected:
             # The page came back on a new socket before the server noticed the old one drop.
             await self.server.disconnect(prev.sid, namespace=self.namespace)
@@ -252,7 +284,8 @@ class CallNamespace(socketio.AsyncNamespace):
         else:
             # A move to the SFU reaches the others before the newcomer who caused it.
             await self.sfu.admitted(room, grant.room_kind, p.peer_id, grant.subscribe, conn.sid)
-            await self.emit("peer-joined", _wire(peer), room=_room_key(room), skip_sid=conn.sid)
+            await self.recording.admitted(room, p.peer_id)
+            await self._send_peer_joined(room, peer, conn.sid)
             await self._report("joined", room, peer)
         return await self._joined(room, record)
 
@@ -263,9 +296,13 @@ class CallNamespace(socketio.AsyncNamespace):
         ack = ok(
             status="joined",
             self=_wire(record.peer),
-            peers=[_wire(r.peer) for r in records if r.admitted and r.peer.peer_id != me],
+            peers=[_wire(r.peer) for r in records
+                   if r.admitted and r.peer.peer_id != me and not r.peer.audience],
             chat=[_wire(m) for m in await self.state.chat_history(room)],
             mode=await self.sfu.mode(room),
+            audience=await self.lecture.counts(room),
+            recording=await self.recording.wire_for(room, me),
+            agenda=await self.agenda.current(room),
         )
         if record.peer.moderator:
             ack["waiting"] = [_wire(r.peer) for r in records if not r.admitted]
@@ -274,11 +311,13 @@ class CallNamespace(socketio.AsyncNamespace):
     async def _leave(self, m: Member, _: object) -> dict[str, Any]:
         await self.state.remove_peer(m.room, m.peer_id)
         await self._exit(m.conn.sid, m.room)
+        await self.graces.released(m.room, m.peer_id, m.conn.sid)
         m.conn.grant = m.conn.peer_id = None
         log.info("signaling.leave room=%s peer=%s", m.room, m.peer_id)
         if m.record.admitted:
+            await self.recording.departed(m.room, m.peer_id)
             await self.sfu.departed(m.room, m.peer_id)
-            await self._send_peer_left(m.room, m.peer_id, "left")
+            await self._send_peer_left(m.room, m.record.peer, "left")
             await self._report("left", m.room, m.record.peer)
         else:
             await self._send_waiting(m.room)
@@ -287,52 +326,72 @@ class CallNamespace(socketio.AsyncNamespace):
     async def _disconnected(self, sid: str) -> None:
         conn = self._connections.pop(sid, None)
         try:
-            record = await self._current(conn) if conn else None
-            if conn is None or conn.grant is None or record is None:
+            if conn is None or conn.grant is None or conn.peer_id is None:
                 return
-            room, peer_id = conn.grant.room, record.peer.peer_id
-            log.info("signaling.disconnect room=%s peer=%s admitted=%s", room, peer_id,
-                     record.admitted)
-            if not record.admitted:
-                # A waiting peer has no call to preserve: it queues again when it rejoins.
-                await self.state.remove_peer(room, peer_id)
-                await self._send_waiting(room)
+            await self.graces.released(conn.grant.room, conn.peer_id, sid)
+            record = await self._current(conn)
+            if record is None:
                 return
-            updated = await self.state.update_peer(room, peer_id, connected=False, if_sid=sid)
-            if updated is not None:
-                await self._send_peer_state(room, updated.peer)
-                self._start_grace(room, peer_id, sid)
+            log.info("signaling.disconnect room=%s peer=%s admitted=%s", conn.grant.room,
+                     conn.peer_id, record.admitted)
+            await self._lost(conn.grant.room, record, sid)
         except Exception as exc:
             log.error("signaling.disconnect_failed sid=%s error=%s", sid, type(exc).__name__)
 
-    def _start_grace(self, room: str, peer_id: str, sid: str) -> None:
-        self._cancel_grace(room, peer_id)
-        if self._closing:  # sockets closing at shutdown leave no timers behind
+    async def _lost(self, room: str, record: PeerRecord, sid: str, gone_for: float = 0.0) -> None:
+        """The peer's socket `sid` is gone (dropped, or `gone_for` seconds ago with its
+        process): start its grace."""
+        peer_id = record.peer.peer_id
+        if not record.admitted:
+            # A waiting peer has no call to preserve: it queues again when it rejoins.
+            if await self.state.remove_peer(room, peer_id) is not None:
+                await self._send_waiting(room)
             return
-        key = (room, peer_id)
-        task = asyncio.create_task(self._expire(room, peer_id, sid))
-        self._grace[key] = task
-        task.add_done_callback(lambda done: self._grace.pop(key) if self._grace.get(key)
-                               is done else None)
+        updated = await self.state.update_peer(room, peer_id, connected=False, if_sid=sid)
+        if updated is not None:
+            await self._send_peer_state(room, updated.peer)
+            if not self._closing:  # sockets closing at shutdown leave no timers behind
+                await self.graces.begin(room, peer_id, sid,
+                                        max(0.0, self.reconnect_grace - gone_for))
 
-    def _cancel_grace(self, room: str, peer_id: str) -> None:
-        task = self._grace.pop((room, peer_id), None)
-        if task is not None:
-            task.cancel()
+    async def _orphaned(self, room: str, peer_id: str, sid: str) -> None:
+        """The process holding `sid` died without a word: its socket is lost."""
+        record = await self.state.get_peer(room, peer_id)
+        if record is not None and record.sid == sid and record.peer.connected:
+            log.info("signaling.orphaned room=%s peer=%s", room, peer_id)
+            await self._lost(room, record, sid, gone_for=self.graces.detection_delay)
+
+    async def _reclaimed(self, room: str, peer_id: str, sid: str) -> None:
+        """This process was taken for dead but still holds `sid`: the peer is back."""
+        conn = self._connections.get(sid)
+        if conn is None or conn.peer_id != peer_id:
+            return
+        updated = await self.state.update_peer(room, peer_id, connected=True, if_sid=sid)
+        if updated is not None:
+            await self._send_peer_state(room, updated.peer)
 
     async def _expire(self, room: str, peer_id: str, sid: str) -> None:
+        """A grace ran out (in this process or another)."""
         try:
-            await asyncio.sleep(self.reconnect_grace)
             # Compare-and-delete: a rejoin (here or in another process) changed the sid.
             record = await self.state.remove_peer(room, peer_id, if_disconnected_sid=sid)
             if record is not None:
                 log.info("signaling.timeout room=%s peer=%s", room, peer_id)
+                await self.recording.departed(room, peer_id)
                 await self.sfu.departed(room, peer_id)
-                await self._send_peer_left(room, peer_id, "timeout")
+                await self._send_peer_left(room, record.peer, "timeout")
                 await self._report("left", room, record.peer)
         except Exception as exc:
             log.error("signaling.expire_failed room=%s peer=%s error=%s", room, peer_id,
                       type(exc).__name__)
+
+    def census(self) -> tuple[int, dict[str, int]]:
+        """This process's sockets, and per room how many of them have joined (`/metrics`)."""
+        rooms: dict[str, int] = {}
+        for conn in self._connections.values():
+            if conn.grant is not None and conn.peer_id is not None:
+                rooms[conn.grant.room] = rooms.get(conn.grant.room, 0) + 1
+        return len(self._connections), rooms
 
     async def drop_peer(self, peer_id: str) -> bool:
         """Disconnect the socket of a peer held by this process, as a lost connection would."""
@@ -346,11 +405,8 @@ class CallNamespace(socketio.AsyncNamespace):
         """Cancel the reconnect-grace timers; call before the server stops."""
         self._closing = True
         await self.sfu.shutdown()
-        tasks = list(self._grace.values())
-        self._grace.clear()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.lecture.shutdown()
+        await self.graces.close()
 
     # --- in-call events -------------------------------------------------------------------
 
@@ -367,6 +423,7 @@ class CallNamespace(socketio.AsyncNamespace):
         # While the target is reconnecting the signal is dropped; ICE restart recovers after.
         if target.peer.connected:
             await self.emit("signal", p.relayed(m.peer_id), to=target.sid)
+            self.counters.relayed += 1
         return ok()
 
     async def _state(self, m: Member, p: PeerState) -> dict[str, Any]:
@@ -424,9 +481,9 @@ class CallNamespace(socketio.AsyncNamespace):
         conn = self._connections.get(record.sid)
         may_subscribe = conn.grant.subscribe if conn and conn.grant else True
         await self.sfu.admitted(room, kind, record.peer.peer_id, may_subscribe, record.sid)
+        await self.recording.admitted(room, record.peer.peer_id)
         await self.emit("admitted", await self._joined(room, record), to=record.sid)
-        await self.emit("peer-joined", _wire(record.peer), room=_room_key(room),
-                        skip_sid=record.sid)
+        await self._send_peer_joined(room, record.peer, record.sid)
         await self._send_waiting(room)
         await self._report("admitted", room, record.peer)
         await self._report("joined", room, record.peer)
@@ -440,11 +497,12 @@ class CallNamespace(socketio.AsyncNamespace):
         if target.admitted:
             await self.state.bar(room, f"user:{target.peer.user_id}", math.inf)
         await self.state.remove_peer(room, peer_id)
-        self._cancel_grace(room, peer_id)
+        await self.graces.cancel(room, peer_id)
         if target.admitted:
             await self._exit(target.sid, room)
+            await self.recording.departed(room, peer_id)
             await self.sfu.departed(room, peer_id)
-            await self._send_peer_left(room, peer_id, "removed")
+            await self._send_peer_left(room, target.peer, "removed")
             await self._report("removed", room, target.peer)
         else:
             await self._send_waiting(room)
@@ -453,7 +511,20 @@ class CallNamespace(socketio.AsyncNamespace):
             await self.server.disconnect(target.sid, namespace=self.namespace)
 
     async def _sfu(self, m: Member, p: SfuPayload) -> dict[str, Any]:
-        return await self.sfu.handle(m.room, m.grant, m.peer_id, p)
+        grant = sfu_grant(m.grant, m.record.peer, p)  # a promoted lecture viewer may publish
+        return await self.sfu.handle(m.room, grant, m.peer_id, p)
+
+    async def _lecture(self, m: Member, p: LecturePayload) -> dict[str, Any]:
+        return await self.lecture.handle(m.room, m.grant, m.peer_id, p)
+
+    async def _recording(self, m: Member, p: RecordingPayload) -> dict[str, Any]:
+        return await self.recording.command(m.room, m.grant, m.record.peer, p.action)
+
+    async def _consent(self, m: Member, p: ConsentPayload) -> dict[str, Any]:
+        return await self.recording.consent(m.room, m.grant, m.record.peer, p)
+
+    async def _agenda(self, m: Member, p: AgendaPayload) -> dict[str, Any]:
+        return await self.agenda.move(m.room, m.grant, m.peer_id, p)
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -478,7 +549,13 @@ class CallNamespace(socketio.AsyncNamespace):
         waiting = [_wire(r.peer) for r in await self.state.list_peers(room) if not r.admitted]
         await self.emit("waiting", {"peers": waiting}, room=_moderators_key(room))
 
+    async def _send_peer_joined(self, room: str, peer: Peer, skip_sid: str) -> None:
+        if self.lecture.announce(room, peer):
+            await self.emit("peer-joined", _wire(peer), room=_room_key(room), skip_sid=skip_sid)
+
     async def _send_peer_state(self, room: str, peer: Peer) -> None:
+        if not self.lecture.announce(room, peer):
+            return
         await self.emit(
             "peer-state",
             {"peer_id": peer.peer_id, "state": _wire(peer.state), "connected": peer.connected},
@@ -486,9 +563,11 @@ class CallNamespace(socketio.AsyncNamespace):
         )
 
     async def _send_peer_left(
-        self, room: str, peer_id: str, reason: Literal["left", "timeout", "removed"]
+        self, room: str, peer: Peer, reason: Literal["left", "timeout", "removed"]
     ) -> None:
-        await self.emit("peer-left", {"peer_id": peer_id, "reason": reason}, room=_room_key(room))
+        if self.lecture.announce(room, peer):
+            await self.emit("peer-left", {"peer_id": peer.peer_id, "reason": reason},
+                            room=_room_key(room))
 
     async def _report(self, kind: CallEventKind, room: str, peer: Peer) -> None:
         if self.on_event is None:
@@ -512,6 +591,8 @@ def build_socket_server(
     clock: Callable[[], float] = time.time,
     cors_allowed_origins: str | list[str] | None = None,
     media: MediaPort | None = None,
+    graces: Graces | None = None,
+    recording: RecordingPort | None = None,
 ) -> tuple[socketio.AsyncServer, CallNamespace]:
     """The socket.io server with `/call` registered; the web app calls `sio.attach(app)`.
 
@@ -519,7 +600,8 @@ def build_socket_server(
     stay peer to peer where they can and refuse joins (`media_unavailable`) where they cannot.
 
     `cors_allowed_origins=None` accepts only same-origin pages. `clock` drives token expiry,
-    rate limits and timestamps; the reconnect grace runs on the event loop.
+    rate limits and timestamps; the reconnect grace runs on the event loop (`MemoryGraces`)
+    or, with `graces=RedisGraces(...)` beside a `RedisRoomState`, in Redis.
     """
     if len(secret) < 16:
         raise ValueError("the join-token secret must be at least 16 bytes")
@@ -545,6 +627,8 @@ def build_socket_server(
         on_event=on_event,
         clock=clock,
         media=media,
+        graces=graces,
+        recording=recording,
     )
     sio.register_namespace(namespace)
     return sio, namespace

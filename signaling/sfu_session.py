@@ -81,9 +81,15 @@ class SfuSessions:
 
     # --- room lifecycle (called by CallNamespace) -----------------------------------------
 
-    def check_available(self, grant: JoinGrant) -> None:
-        """Refuse a join to a room that needs the SFU from the start when there is none."""
-        if self.media is None and needs_sfu_from_start(grant.room_kind, recording=False):
+    async def check_available(self, grant: JoinGrant) -> None:
+        """Refuse a join to a room that needs the SFU from the start when there is none, or
+        when the media node cannot open it (unreachable): the client says so and retries."""
+        if not needs_sfu_from_start(grant.room_kind, recording=False):
+            return
+        # A room already on the SFU has its media room open; a first joiner opens it here
+        # (creating a room is idempotent), so a lecture never starts peer to peer.
+        if self.media is None or (await self.state.get_mode(grant.room) == "p2p"
+                                  and not await self._open_media_room(grant.room)):
             raise SignalingError("media_unavailable", "no media node can take this room")
 
     async def mode(self, room: str) -> Mode:
@@ -113,6 +119,23 @@ class SfuSessions:
         if current == "sfu":
             self._schedule(room, peer_id)
         return current
+
+    async def require_sfu(self, room: str, kind: RoomKind) -> None:
+        """Move a room to the SFU now, whatever its size, because it is about to be recorded
+        (`decide_mode(recording=True)`); `media_unavailable` when no media node can take it."""
+        sessions = self._rooms.setdefault(room, _RoomSessions(kind))
+        async with sessions.lock:
+            current = await self.state.get_mode(room)
+            joined = sum(r.admitted for r in await self.state.list_peers(room))
+            if current == "sfu" or decide_mode(sessions.kind, joined, True, current) != "sfu":
+                return
+            if not await self._open_media_room(room):
+                raise SignalingError("media_unavailable", "no media node can take this room")
+            await self.state.set_mode(room, "sfu")
+            log.info("signaling.sfu.mode room=%s mode=sfu joined=%d reason=recording", room,
+                     joined)
+            await self._to_room(room, "mode", {"mode": "sfu"}, None)
+        self._schedule_all(room)
 
     async def resumed(self, room: str, peer_id: str) -> None:
         """A peer came back on a new socket: re-send the offer it may have missed."""

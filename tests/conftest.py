@@ -6,6 +6,12 @@ Databases, each test gets its own:
   `tests.services.require`: skipped locally, a failure under CI=true).
 - `demo_database_url` — the same two backends with the schema migrated and the demo network
   loaded (cloned from a per-session template, so it costs milliseconds).
+- `sessions` — an `async_sessionmaker` on `demo_database_url`, for tests of the casebook's
+  services without the web app (its engine disposed after).
+
+Mail:
+- `smtp_server` — a started `tests.casebook.mail_server.SmtpServer` (aiosmtpd on 127.0.0.1);
+  `.inbox` keeps what it received, `.mailer()` sends to it, `.stop()`/`.start()` an outage.
 
 Application:
 - `app_settings` — `Settings` for tests on `demo_database_url` (fixed secret, cheap Argon2).
@@ -27,6 +33,7 @@ import asyncio
 import dataclasses
 import re
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,8 +44,11 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from casebook.db import create_engine, session_factory
 from casebook.demo import DEMO_PASSWORD
+from tests.casebook.mail_server import SmtpServer
 from tests.live import LiveServer, test_settings
 from tests.services import POSTGRES_URL, port_open, require
 from web.app import create_app
@@ -192,6 +202,30 @@ async def demo_database_url(
         await drop_postgres_database(name)
 
 
+@pytest.fixture
+async def sessions(demo_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Database sessions on the demo database, without the web app."""
+    engine = create_engine(demo_database_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+# ---------------------------------------------------------------- mail
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1, stopped after the test."""
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 # ---------------------------------------------------------------- the web app
 
 
@@ -243,9 +277,44 @@ async def login(client: TestClient[Any, Any], email: str, password: str = DEMO_P
         allow_redirects=False,
     )
     assert reply.status == 303, f"sign-in as {email} failed with {reply.status}"
+    if reply.headers["Location"] == "/login/two-factor":
+        await _second_factor(client, email, token)
     dashboard = await client.get("/dashboard")
     assert dashboard.status == 200
     return csrf_from_html(await dashboard.text())
+
+
+async def _second_factor(client: TestClient[Any, Any], email: str, token: str) -> None:
+    """Answer the second sign-in step with the demo's TOTP secret (README).
+
+    A code is accepted once per 30 s step, so signing in again soon uses the next step's code
+    (accepted too: ±1 step); waits for a new step only when those are used up.
+    """
+    from casebook import totp, two_factor
+    from web.keys import SESSIONS
+
+    async with client.app[SESSIONS]() as db:
+        user = await _user_by_email(db, email)
+        row = await two_factor.enrollment(db, user.id)
+        assert row is not None and row.confirmed_at is not None, f"{email} has no second factor"
+        last_step, secret = row.last_step, row.secret
+    now = time.time()
+    step = max(last_step + 1, totp.step_at(now) - totp.WINDOW)
+    if step > totp.step_at(now) + totp.WINDOW:
+        await asyncio.sleep((step - totp.WINDOW) * totp.STEP_SECONDS - now + 0.1)
+    code = totp.hotp(totp.key_bytes(secret), step)
+    reply = await client.post(
+        "/login/two-factor", data={"code": code, "csrf_token": token}, allow_redirects=False
+    )
+    assert reply.status == 303, f"second factor of {email} failed with {reply.status}"
+
+
+async def _user_by_email(db: Any, email: str) -> Any:
+    from casebook import accounts
+
+    user = await accounts.find_user_by_email(db, email)
+    assert user is not None, f"no user {email}"
+    return user
 
 
 def csrf_from_html(html: str) -> str:

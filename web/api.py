@@ -10,7 +10,7 @@ from aiohttp import web
 from signaling.grants import RoomKind, issue_grant, sign_grant
 from signaling.ice import IceConfig, ice_servers
 from signaling.protocol import PROTOCOL_VERSION
-from web.keys import SETTINGS
+from web.keys import CALL_NAMESPACE, SETTINGS
 from web.room_access import require_invite
 from web.settings import Settings
 
@@ -43,7 +43,8 @@ async def join_room(request: web.Request) -> web.Response:
         room=invite.room.id,
         role=user.role,
         now=now,
-        publish=True,
+        # A lecture's viewers receive only, until a moderator promotes them (PROTOCOL.md).
+        publish=invite.moderator or invite.room.kind != "lecture",
         subscribe=True,
         moderate=invite.moderator,
         admission=invite.room.requires_admission and not invite.moderator,
@@ -55,6 +56,8 @@ async def join_room(request: web.Request) -> web.Response:
             "ice_servers": ice_servers(ice_config(settings), user.id, now),
             "protocol": PROTOCOL_VERSION,
             "peer": {"user_id": user.id, "name": user.display_name},
+            # Told before they enter: a page asks consent before it publishes anything.
+            "recording": await request.app[CALL_NAMESPACE].recording.status(invite.room.id),
         },
         headers={"Cache-Control": "no-store"},
     )

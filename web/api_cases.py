@@ -25,7 +25,7 @@ from casebook.triage import Urgency
 from casebook.workflow import CaseAction, CaseStatus
 from web.auth import require_user
 from web.errors import NotFound, WebError
-from web.keys import FILE_STORE, NOTIFIER, SESSIONS
+from web.keys import FILE_STORE, NOTIFIER, SESSIONS, SETTINGS
 from web.routes import (
     CLINICAL,
     CLINICAL_READERS,
@@ -39,6 +39,7 @@ from web.routes import (
     parse_body,
     parse_query,
 )
+from web.service_targets import service_targets
 
 _ICD10 = re.compile(r"[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?")
 
@@ -291,16 +292,21 @@ def summary_of(case: Case) -> CaseSummaryOut:
         urgency=Urgency(case.urgency),
         specialty=case.specialty,
         referring_center_id=case.referring_center_id,
-        patient=PatientOut(
-            initials=case.patient_initials,
-            age_years=case.patient_age_years,
-            age_months=case.patient_age_months,
-            sex=Sex(case.patient_sex),
-        ),
+        patient=patient_out(case),
         diagnosis=case.diagnosis,
         icd10_code=case.icd10_code,
         submitted_at=case.submitted_at,
         updated_at=case.updated_at,
+    )
+
+
+def patient_out(case: Case) -> PatientOut:
+    """The case's patient, by pseudonym only."""
+    return PatientOut(
+        initials=case.patient_initials,
+        age_years=case.patient_age_years,
+        age_months=case.patient_age_months,
+        sex=Sex(case.patient_sex),
     )
 
 
@@ -482,7 +488,8 @@ async def coordinator_queue(request: web.Request) -> web.StreamResponse:
     query = parse_query(request, QueueQuery)
     async with request.app[SESSIONS]() as db:
         page = await queue.coordinator_queue(
-            db, who, utcnow(), page=query.page, page_size=query.page_size
+            db, who, utcnow(), targets=service_targets(request.app[SETTINGS]),
+            page=query.page, page_size=query.page_size,
         )
         await db.commit()
     return json_reply(

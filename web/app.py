@@ -9,23 +9,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
 
-import socketio
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from casebook import schema
 from casebook.db import create_engine, is_sqlite, session_factory
 from casebook.demo import load_demo
+from casebook.invitations import invite_token
+from casebook.lockout import LockoutPolicy
 from casebook.mailer import SmtpMailer
 from casebook.messages import Gettext
+from casebook.models import User
 from casebook.outbox import Renderer, run_forever
 from casebook.passwords import PasswordPolicy, Passwords
+from casebook.security_models import RETENTION_INFO_KEY
+from signaling.scaleout import RedisScaleOut
 from signaling.server import build_socket_server
-from web import api, casebook_api, pages
+from web import (
+    account_pages,
+    admin_pages,
+    api,
+    casebook_api,
+    casebook_site,
+    guest_links,
+    health,
+    pages,
+    recording_tasks,
+    recordings_pages,
+)
+from web.account_pages import two_factor_gate
 from web.attendance import call_event_recorder
 from web.auth import session_middleware
 from web.csrf import csrf_middleware
@@ -36,13 +53,18 @@ from web.keys import (
     CALL_NAMESPACE,
     ENGINE,
     I18N,
+    LOCKOUT,
     LOGIN_THROTTLE,
     PASSWORDS,
+    SCALE_OUT,
     SESSIONS,
     SETTINGS,
 )
 from web.media_bridge import MediaBridge, node_ice_servers
 from web.ratelimit import LoginThrottle
+from web.recording_bridge import RecordingBridge
+from web.refusals import refused_access_middleware
+from web.routes import register
 from web.settings import Settings
 
 __all__ = ["CALL_NAMESPACE", "SETTINGS", "StartupError", "create_app", "prepare_database"]
@@ -73,6 +95,8 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
             error_middleware,
             session_middleware,
             csrf_middleware,
+            refused_access_middleware,
+            two_factor_gate,
         ],
         client_max_size=MAX_REQUEST_BYTES,
     )
@@ -80,6 +104,10 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     engine = create_engine(settings.database_url)
     app[ENGINE] = engine
     app[SESSIONS] = session_factory(engine)
+    # Clinical records are kept at least this long (`casebook.security_models` refuses deletes).
+    app[SESSIONS].configure(
+        info={RETENTION_INFO_KEY: timedelta(days=365 * settings.retention_years + 1)}
+    )
     app[PASSWORDS] = Passwords(
         PasswordPolicy(
             time_cost=settings.argon2_time_cost,
@@ -88,28 +116,48 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
         )
     )
     app[I18N] = I18n(default_locale=settings.default_locale)
+    app[LOCKOUT] = LockoutPolicy(
+        threshold=settings.lockout_threshold,
+        duration=timedelta(minutes=settings.lockout_minutes),
+    )
     app[LOGIN_THROTTLE] = LoginThrottle(
         per_account=settings.login_max_failures_per_account,
         per_address=settings.login_max_failures_per_address,
         window=settings.login_window_seconds,
     )
 
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    # Several `junta serve` share calls through Redis; without it, one process holds them all.
+    scale_out = (
+        RedisScaleOut(settings.redis_url, prefix=settings.redis_prefix)
+        if settings.redis_url else None
+    )
+    if scale_out is not None:
+        app[SCALE_OUT] = scale_out
     # The SFU (rooms of three or more, boards, lectures) runs in this process.
-    media = MediaBridge.in_process(ice_servers=node_ice_servers(settings))
+    media = MediaBridge.in_process(
+        ice_servers=node_ice_servers(settings), recordings_dir=settings.recordings_dir
+    )
     sio, namespace = build_socket_server(
         secret=settings.secret_key,
         reconnect_grace=settings.reconnect_grace,
         on_event=call_event_recorder(app[SESSIONS]),
-        client_manager=manager,
+        client_manager=scale_out.manager if scale_out else None,
+        state=scale_out.rooms if scale_out else None,
+        graces=scale_out.graces if scale_out else None,
         media=media,
+        recording=RecordingBridge(sessions=app[SESSIONS], media=media, i18n=app[I18N]),
     )
     sio.attach(app)
     app[CALL_NAMESPACE] = namespace
 
     pages.add_routes(app)
     api.add_routes(app)
+    health.add_routes(app)
+    guest_links.add_routes(app)
     casebook_api.setup(app, settings)
+    casebook_site.add_routes(app)
+    recordings_pages.add_routes(app)
+    register(app, account_pages.routes() + admin_pages.routes())
     # The more specific prefix first: it must win over /static/.
     app.router.add_static("/static/vendor/socket.io/", vendor_dir, name="socketio-client")
     app.router.add_static("/static/", STATIC_DIR, name="static")
@@ -118,7 +166,10 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
 
     async def startup(app: web.Application) -> None:
         await prepare_database(settings, demo=demo, passwords=app[PASSWORDS])
+        if scale_out is not None:
+            scale_out.start(sio)
         background.extend(start_outbox(app))
+        background.extend(await recording_tasks.start(app))
 
     async def cleanup(app: web.Application) -> None:
         for task in background:
@@ -126,6 +177,8 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await namespace.shutdown()
+        if scale_out is not None:
+            await scale_out.close()
         await media.close()
         await engine.dispose()
 
@@ -142,11 +195,21 @@ def mail_renderer(settings: Settings, i18n: I18n) -> Renderer:
     def gettext_for(locale: str) -> Gettext:
         return lambda message: i18n.gettext(locale, message)
 
+    public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    lifetime = timedelta(hours=settings.invite_hours)
+
+    def invite_url(user: User, issued_at: datetime) -> str:
+        token = invite_token(settings.secret_key, user, issued_at, lifetime)
+        return f"{public_url.rstrip('/')}/invitation/{token}"
+
     return Renderer(
         gettext_for=gettext_for,
         sender=Address(name or "Junta", addr_spec=address),
-        public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+        public_url=public_url,
         default_locale=settings.default_locale,
+        case_path="/cases/{code}",  # the case's own page (web.casebook_pages)
+        invite_url=invite_url,
+        invite_lifetime=lifetime,
     )
 
 

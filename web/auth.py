@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 SESSION_COOKIE = "junta_session"
 
 # Requests that never need to know the user (and must stay cheap).
-_ANONYMOUS_PREFIXES = ("/static/", "/socket.io/", "/healthz")
+_ANONYMOUS_PREFIXES = ("/static/", "/socket.io/", "/healthz", "/readyz", "/metrics")
 
 
 def is_anonymous_path(path: str) -> bool:

@@ -11,7 +11,16 @@ from aiohttp import web
 
 from casebook.notifications import OutboxNotifier
 from casebook.storage import FileStore
-from web import api, api_audit, api_cases, api_documents, api_sessions, openapi
+from web import (
+    api,
+    api_audit,
+    api_call_cases,
+    api_cases,
+    api_documents,
+    api_recordings,
+    api_sessions,
+    openapi,
+)
 from web.keys import FILE_STORE, NOTIFIER
 from web.routes import ALL_ROLES, ApiRoute, describe, register
 from web.settings import Settings
@@ -27,7 +36,9 @@ def setup(app: web.Application, settings: Settings) -> None:
             *api_cases.routes(),
             *api_documents.routes(),
             *api_sessions.routes(),
+            *api_call_cases.routes(),
             *api_audit.routes(),
+            *api_recordings.routes(),
             *openapi.routes(),
         ],
     )

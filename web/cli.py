@@ -4,6 +4,8 @@
     junta db upgrade                              bring the database schema up to date
     junta demo                                    load the demo network (idempotent)
     junta users create --email E --name N --role R --center C [--password-stdin]
+    junta recordings export ID [--layout speaker|grid] [--output FILE.mp4]
+    junta recordings purge [--days N]           delete recordings past retention (audited)
 
 Errors print one line to stderr and exit with a non-zero status, never a traceback.
 """
@@ -16,6 +18,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from typing import cast
 
 from casebook import accounts
 from casebook.db import create_engine, session_factory
@@ -23,8 +26,11 @@ from casebook.errors import CasebookError
 from casebook.models import Role
 from casebook.passwords import PasswordPolicy, Passwords
 from media.settings import MediaSettings, MediaSettingsError
+from web import recordings_cli
 from web.errors import StartupError
-from web.settings import Settings, SettingsError
+from web.logging_setup import LogFormat
+from web.logging_setup import configure as configure_logging
+from web.settings import Settings, SettingsError, log_format_from_env
 
 log = logging.getLogger("junta.cli")
 
@@ -74,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    recordings_cli.add_commands(commands)
     return parser
 
 
@@ -81,10 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
     args = build_parser().parse_args(argv)
     # A server logs what it does; the admin commands print one line, and only warnings log.
-    logging.basicConfig(
-        level=logging.INFO if args.command in ("serve", "media") else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    level = logging.INFO if args.command in ("serve", "media") else logging.WARNING
+    try:
+        configure_logging(cast(LogFormat, log_format_from_env()), level)
+    except SettingsError as error:
+        return _fail(str(error))
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         if args.command == "media":
@@ -104,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             password = _read_password(args.password_stdin)
             email = asyncio.run(_create_user(settings, args, password))
             print(f"created user {email}")
+        elif args.command == "recordings":
+            recordings_cli.run(settings, args)
     except KeyboardInterrupt:
         return 130
     except (CliError, SettingsError, MediaSettingsError, CasebookError, StartupError) as error:

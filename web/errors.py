@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from casebook.errors import CasebookError
+from web.db_errors import database_unreachable
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
 
 log = logging.getLogger("junta.web")
+
+# Refused and failed requests by error code, for `/metrics` (set up by `web.health`).
+HTTP_ERRORS = web.AppKey("http_errors", Counter[str])
 
 
 class StartupError(RuntimeError):
@@ -64,6 +69,16 @@ class TooManyAttempts(WebError):
         self.retry_after = retry_after
 
 
+class DatabaseUnavailable(WebError):
+    """The database cannot be reached right now (web.db_errors); the request may be retried."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503, "database_unavailable",
+            "the database cannot be reached right now; try again in a moment",
+        )
+
+
 # Casebook refusals by code; any other code is a request that does not fit (400).
 CASEBOOK_STATUS = {
     "not_found": 404,
@@ -79,7 +94,7 @@ _CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_n
 
 def is_api(request: web.Request) -> bool:
     """True for requests answered in JSON."""
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return request.path.startswith("/api/") or request.path in ("/healthz", "/readyz", "/metrics")
 
 
 def json_error(status: int, code: str, message: str) -> web.Response:
@@ -102,7 +117,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code = _CODES.get(exc.status, "http_error")
         return await _reply(request, WebError(exc.status, code, exc.reason))
-    except Exception:
+    except Exception as failed:
+        if database_unreachable(failed):
+            log.warning("request.database_unavailable method=%s path=%s error=%s",
+                        request.method, request.path, type(failed).__name__)
+            return await _reply(request, DatabaseUnavailable())
         reference = uuid.uuid4().hex[:12]
         log.exception(
             "request.failed ref=%s method=%s path=%s", reference, request.method, request.path
@@ -114,9 +133,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 async def _reply(
     request: web.Request, error: WebError, reference: str | None = None
 ) -> web.StreamResponse:
+    counted = request.app.get(HTTP_ERRORS)
+    if counted is not None:
+        counted[error.code] += 1
     headers = {}
     if isinstance(error, TooManyAttempts):
         headers["Retry-After"] = str(max(1, int(error.retry_after)))
+    if isinstance(error, DatabaseUnavailable):
+        headers["Retry-After"] = "5"
     if is_api(request):
         response = json_error(error.status, error.code, error.message)
         response.headers.update(headers)

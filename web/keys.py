@@ -5,10 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from casebook.lockout import LockoutPolicy
 from casebook.models import User, UserSession
 from casebook.notifications import Notifier
 from casebook.passwords import Passwords
 from casebook.storage import FileStore
+from signaling.scaleout import RedisScaleOut
 from signaling.server import CallNamespace
 from web.i18n import I18n
 from web.ratelimit import LoginThrottle
@@ -20,11 +22,14 @@ SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 PASSWORDS = web.AppKey("passwords", Passwords)
 I18N = web.AppKey("i18n", I18n)
 LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+LOCKOUT = web.AppKey("lockout", LockoutPolicy)
 # The casebook's attachment store and how its services tell people of what happened.
 FILE_STORE = web.AppKey("file_store", FileStore)
 NOTIFIER = web.AppKey("notifier", Notifier)
 # The signaling layer's socket.io namespace (tests reach in, e.g. `drop_peer`).
 CALL_NAMESPACE = web.AppKey("call_namespace", CallNamespace)
+# Present only with JUNTA_REDIS_URL: the Redis backends shared by several `junta serve`.
+SCALE_OUT = web.AppKey("scale_out", RedisScaleOut)
 
 # Per-request storage, filled by the middlewares.
 USER = web.RequestKey("user", User)

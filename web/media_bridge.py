@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 from aiortc import RTCIceServer
@@ -16,6 +17,7 @@ from media.errors import MediaError
 from media.events import MediaEvent, TrackPublished
 from media.node import LocalMediaNode, MediaNode
 from media.published_track import TrackInfo
+from media.recording import RecordingManifest
 from media.room import Connection
 from signaling.media_port import (
     Leg,
@@ -65,9 +67,15 @@ class MediaBridge:
         self.node = connect(self.deliver)
 
     @classmethod
-    def in_process(cls, *, ice_servers: Sequence[RTCIceServer] = ()) -> MediaBridge:
-        """A bridge to a `LocalMediaNode` of its own."""
-        return cls(lambda sink: LocalMediaNode(ice_servers=ice_servers, on_event=sink))
+    def in_process(
+        cls, *, ice_servers: Sequence[RTCIceServer] = (), recordings_dir: Path | None = None
+    ) -> MediaBridge:
+        """A bridge to a `LocalMediaNode` of its own (recording under `recordings_dir`)."""
+        return cls(
+            lambda sink: LocalMediaNode(
+                ice_servers=ice_servers, on_event=sink, recordings_dir=recordings_dir
+            )
+        )
 
     def deliver(self, event: MediaEvent) -> None:
         """Relay one of the node's events to signaling."""
@@ -152,6 +160,29 @@ class MediaBridge:
         """Close every connection in a room and forget it."""
         try:
             await self.node.close_room(room_id)
+        except MediaError as exc:
+            raise _refused(exc) from None
+
+    async def start_recording(
+        self, room_id: str, recording_id: str, excluded: frozenset[str]
+    ) -> None:
+        """Record the room's tracks except those of `excluded` participants."""
+        try:
+            await self.node.start_recording(room_id, recording_id, excluded)
+        except MediaError as exc:
+            raise _refused(exc) from None
+
+    async def set_recording_excluded(self, room_id: str, peer_id: str, excluded: bool) -> None:
+        """Stop or start recording one participant (consent withdrawn or given)."""
+        try:
+            await self.node.set_recording_excluded(room_id, peer_id, excluded)
+        except MediaError as exc:
+            raise _refused(exc) from None
+
+    async def stop_recording(self, room_id: str) -> RecordingManifest:
+        """Complete the room's recording and return its manifest (also in manifest.json)."""
+        try:
+            return await self.node.stop_recording(room_id)
         except MediaError as exc:
             raise _refused(exc) from None
 

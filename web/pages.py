@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -9,17 +10,16 @@ from aiohttp import web
 from casebook import accounts, audit
 from casebook.models import User, normalize_email
 from signaling.protocol import PROTOCOL_VERSION
+from web import account_pages, api_call_cases
 from web.auth import (
     SESSION_COOKIE,
     client_address,
     current_user,
     require_user,
-    set_session_cookie,
 )
-from web.csrf import CSRF_COOKIE
 from web.errors import TooManyAttempts
 from web.i18n import LOCALES
-from web.keys import I18N, LOGIN_THROTTLE, PASSWORDS, SESSIONS, SETTINGS
+from web.keys import CALL_NAMESPACE, I18N, LOGIN_THROTTLE, PASSWORDS, SESSIONS, SETTINGS
 from web.render import LANG_COOKIE, render, request_locale, user_view
 from web.room_access import require_invite
 
@@ -70,34 +70,25 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             await db.commit()
             log.warning("auth.login_throttled ip=%s retry_after=%.0f", address, wait)
             raise TooManyAttempts(wait)
-        user = await accounts.authenticate(db, request.app[PASSWORDS], email, password)
+        # Locked, wrong password and unknown account: the same reply, after one Argon2 run.
+        if await account_pages.refuse_locked(request, db, email):
+            await asyncio.to_thread(request.app[PASSWORDS].burn, password)
+            user = None
+        else:
+            user = await accounts.authenticate(db, request.app[PASSWORDS], email, password)
         if user is None:
             throttle.record_failure(email, address)
             await audit.record(
                 db, "auth.login_failed", ip=address, target_type="account",
                 detail={"email": email},
             )
+            await account_pages.note_failure(request, db, email)
             await db.commit()
             context = {"next": next_url, "email": email, "error": "invalid"}
             return await render(request, "login.html", context, status=401)
         throttle.record_success(email)
-        token, _row = await accounts.start_session(
-            db,
-            user,
-            ip=address,
-            user_agent=request.headers.get("User-Agent"),
-            replaces=request.cookies.get(SESSION_COOKIE),
-        )
-        await audit.record(
-            db, "auth.login", actor_user_id=user.id, target_type="user", target_id=user.id,
-            ip=address,
-        )
-        await db.commit()
-    response = web.HTTPSeeOther(next_url)
-    set_session_cookie(response, token, request.app[SETTINGS])
-    # The pre-sign-in token is done with; pages now carry the session's.
-    response.del_cookie(CSRF_COOKIE, path="/")
-    raise response
+        # The session (rotating the old one), or first the second-factor step.
+        raise await account_pages.password_accepted(request, db, user, next_url)
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -171,6 +162,10 @@ async def room_page(request: web.Request) -> web.StreamResponse:
         "is_moderator": invite.moderator,
         "client_i18n": request.app[I18N].client[locale],
         "protocol_version": PROTOCOL_VERSION,
+        # A session being recorded says so on the pre-join screen, before anyone enters.
+        "recording": await request.app[CALL_NAMESPACE].recording.status(invite.room.id),
+        # Rooms of a review session show its agenda and the case under discussion.
+        "case_panel": await api_call_cases.panel_config(request, invite.room.id),
     }
     return await render(request, "room.html", context)
 

@@ -33,7 +33,11 @@ class Settings:
     port: int = 8080
     database_url: str = "sqlite+aiosqlite:///var/junta.db"
     redis_url: str | None = None
+    redis_prefix: str = "junta:"  # keys and pub/sub channel of this deployment in Redis
+    log_format: str = "text"  # "text" lines, or "json" lines for a log collector
     recordings_dir: Path = Path("var/recordings")
+    # Days a recording is kept after it ends; then its files are deleted (`junta recordings purge`).
+    recording_retention_days: int = 365
     storage_dir: Path = Path("var/storage")  # case attachments, content-addressed
     max_attachment_mb: int = 50
     stun_urls: tuple[str, ...] = ()
@@ -47,6 +51,11 @@ class Settings:
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 20
     login_window_seconds: int = 300
+    # Consecutive failed sign-ins that lock an address, and for how long (database-wide).
+    lockout_threshold: int = 20
+    lockout_minutes: int = 15
+    invite_hours: int = 72  # how long an invitation link works
+    retention_years: int = 5  # clinical records are never hard-deleted before this
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
@@ -65,6 +74,11 @@ class Settings:
     # write to exercise ARCO rights. Unset: the page shows a marked placeholder.
     privacy_controller: str | None = None
     privacy_contact: str | None = None
+    # The coordinators' service targets: hours from submission after which a case of each
+    # urgency is flagged overdue in the queue and counted overdue on the dashboard.
+    target_urgent_hours: int = 48
+    target_priority_hours: int = 7 * 24
+    target_routine_hours: int = 14 * 24
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -77,7 +91,15 @@ class Settings:
             port=env.integer("JUNTA_PORT", default.port, low=1, high=65535),
             database_url=env.database_url("JUNTA_DATABASE_URL", default.database_url),
             redis_url=env.optional("JUNTA_REDIS_URL"),
+            redis_prefix=env.text("JUNTA_REDIS_PREFIX", default.redis_prefix),
+            log_format=log_format_from_env(environ),
             recordings_dir=Path(env.text("JUNTA_RECORDINGS_DIR", str(default.recordings_dir))),
+            recording_retention_days=env.integer(
+                "JUNTA_RECORDING_RETENTION_DAYS",
+                default.recording_retention_days,
+                low=1,
+                high=36500,
+            ),
             storage_dir=Path(env.text("JUNTA_STORAGE_DIR", str(default.storage_dir))),
             max_attachment_mb=env.integer(
                 "JUNTA_MAX_ATTACHMENT_MB", default.max_attachment_mb, low=1, high=4096
@@ -107,6 +129,16 @@ class Settings:
             login_window_seconds=env.integer(
                 "JUNTA_LOGIN_WINDOW_SECONDS", default.login_window_seconds, low=1, high=86400
             ),
+            lockout_threshold=env.integer(
+                "JUNTA_LOCKOUT_THRESHOLD", default.lockout_threshold, low=1, high=1000
+            ),
+            lockout_minutes=env.integer(
+                "JUNTA_LOCKOUT_MINUTES", default.lockout_minutes, low=1, high=7 * 1440
+            ),
+            invite_hours=env.integer("JUNTA_INVITE_HOURS", default.invite_hours, low=1, high=720),
+            retention_years=env.integer(
+                "JUNTA_RETENTION_YEARS", default.retention_years, low=5, high=100
+            ),
             argon2_time_cost=env.integer(
                 "JUNTA_ARGON2_TIME_COST", default.argon2_time_cost, low=1, high=100
             ),
@@ -129,6 +161,15 @@ class Settings:
             mail_from=env.optional("JUNTA_MAIL_FROM"),
             public_url=env.optional("JUNTA_PUBLIC_URL"),
             outbox_interval=env.number("JUNTA_OUTBOX_INTERVAL", default.outbox_interval),
+            target_urgent_hours=env.integer(
+                "JUNTA_TARGET_URGENT_HOURS", default.target_urgent_hours, low=1, high=24 * 365
+            ),
+            target_priority_hours=env.integer(
+                "JUNTA_TARGET_PRIORITY_HOURS", default.target_priority_hours, low=1, high=24 * 365
+            ),
+            target_routine_hours=env.integer(
+                "JUNTA_TARGET_ROUTINE_HOURS", default.target_routine_hours, low=1, high=24 * 365
+            ),
         )
         if settings.turn_urls and not settings.turn_secret:
             raise SettingsError("JUNTA_TURN_URLS is set but JUNTA_TURN_SECRET is not")
@@ -238,6 +279,12 @@ class _Env:
                 raise SettingsError(f"{name} must be at least 32 characters long")
             return raw.encode()
         return stored_secret(Path("var/secret_key"))
+
+
+def log_format_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """`JUNTA_LOG_FORMAT` (text or json); read on its own too, by commands without Settings."""
+    env = _Env(os.environ if environ is None else environ)
+    return env.choice("JUNTA_LOG_FORMAT", "text", ("text", "json"))
 
 
 def stored_secret(path: Path) -> bytes:

@@ -6,12 +6,14 @@ read-only debug handle `window.junta` (peer connections, for getStats()).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from casebook.demo import DEMO_PASSWORD
+from casebook import totp
+from casebook.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from tests.live import LiveServer
 
 LARAZA = "especialista.laraza@junta.example"
@@ -131,7 +133,12 @@ def sign_in(browser: Any, server: LiveServer, email: str, *, locale: str = "es-M
     page.fill("#email", email)
     page.fill("#password", DEMO_PASSWORD)
     page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url("**/dashboard")
+    page.wait_for_url(re.compile(r".*/(dashboard|login/two-factor)$"))
+    if page.url.endswith("/login/two-factor"):
+        # Admins and coordinators: the demo's documented TOTP secret (README).
+        page.fill("#code", totp.code_at(DEMO_TOTP_SECRET, time.time()))
+        page.click("form[action='/login/two-factor'] button[type=submit]")
+        page.wait_for_url("**/dashboard")
     return person
 
 

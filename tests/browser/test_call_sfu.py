@@ -89,12 +89,12 @@ def assert_sfu_video_flows(
     for remote in remotes:
         wait_until(
             partial(viewer.video_width, remote, source),
-            timeout=10,
+            timeout=20,
             what=f"{viewer.email}'s {source} tile of {remote} to show video",
         )
     # The tiles show the subscription's tracks (the stats of the tile's own track grow too).
     for remote in remotes:
-        assert_frames_flow(viewer, remote, source, frames=3, timeout=10)
+        assert_frames_flow(viewer, remote, source, frames=3, timeout=20)
 
 
 def no_p2p(person: Person) -> bool:

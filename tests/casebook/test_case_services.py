@@ -16,15 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from casebook import cases, demo, review_sessions
 from casebook.access import can_view_case
 from casebook.case_models import AgendaItem, Case, Notification
-from casebook.cases import Caller
-from casebook.db import create_engine, session_factory
 from casebook.errors import CasebookError
-from casebook.models import AuditEvent, RoomKind, User
+from casebook.models import AuditEvent, RoomKind
 from casebook.notifications import OutboxNotifier
 from casebook.queue import coordinator_queue
 from casebook.storage import FileStore, FileTooLarge, UnsupportedFileType
 from casebook.triage import QUEUE_ORDER_BY, QueueItem, Urgency, order_queue
 from casebook.workflow import CaseStatus, WorkflowError
+from tests.casebook.service_helpers import CALLER_IP, audit_trail, callers
 from tests.web.api_helpers import DICOM, PDF
 
 NOTIFIER = OutboxNotifier()
@@ -37,34 +36,11 @@ FIELDS = {
 }
 
 
-@pytest.fixture
-async def sessions(demo_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(demo_database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
-
-
-async def _callers(db: AsyncSession) -> dict[str, Caller]:
-    users = (await db.scalars(select(User))).all()
-    return {u.email: Caller.of(u, "10.0.0.7") for u in users}
-
-
-async def _trail(db: AsyncSession, code: str) -> list[str]:
-    query = (
-        select(AuditEvent.action)
-        .where(AuditEvent.target_type == "case", AuditEvent.target_id == code)
-        .order_by(AuditEvent.id)
-    )
-    return list((await db.scalars(query)).all())
-
-
 async def test_rejection_and_withdrawal_paths_write_their_audit_events(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as db:
-        who = await _callers(db)
+        who = await callers(db)
         referrer, coordinator = who[demo.REFERRER], who[demo.COORDINATOR]
         rejected = await cases.create_draft(db, referrer, FIELDS)
         view = await cases.find_visible(db, referrer, rejected.code)
@@ -78,18 +54,18 @@ async def test_rejection_and_withdrawal_paths_write_their_audit_events(
         await cases.withdraw(db, referrer, view, NOTIFIER)
         await db.commit()
 
-        assert await _trail(db, rejected.code) == [
+        assert await audit_trail(db, "case", rejected.code) == [
             "case.created",
             "case.submit",
             "case.read",
             "case.request_information",
             "case.reject",
         ]
-        assert await _trail(db, withdrawn.code) == ["case.created", "case.withdraw"]
+        assert await audit_trail(db, "case", withdrawn.code) == ["case.created", "case.withdraw"]
         (event,) = (
             await db.scalars(select(AuditEvent).where(AuditEvent.action == "case.reject"))
         ).all()
-        assert event.actor_user_id == coordinator.user_id and event.ip == "10.0.0.7"
+        assert event.actor_user_id == coordinator.user_id and event.ip == CALLER_IP
         assert event.detail == {"from": "information_requested", "to": "rejected"}
         # Withdrawing a draft tells nobody; rejecting tells the referrer.
         told = (
@@ -108,7 +84,7 @@ async def test_unscheduling_puts_the_case_back_and_renumbers_the_agenda(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as db:
-        who = await _callers(db)
+        who = await callers(db)
         coordinator, referrer = who[demo.COORDINATOR], who[demo.REFERRER]
         session = await review_sessions.create(
             db,
@@ -144,7 +120,8 @@ async def test_unscheduling_puts_the_case_back_and_renumbers_the_agenda(
             (2, codes[0]),
         ]
         assert view.case.status == CaseStatus.ACCEPTED.value
-        assert (await _trail(db, codes[1]))[-2:] == ["case.schedule", "case.unschedule"]
+        trail = await audit_trail(db, "case", codes[1])
+        assert trail[-2:] == ["case.schedule", "case.unschedule"]
         # The session's invitee no longer sees the unscheduled case.
         with pytest.raises(cases.CaseNotFound):
             await cases.find_visible(db, who[demo.SPECIALIST_LA_RAZA], codes[1])
@@ -157,7 +134,7 @@ async def test_refusals_come_from_the_workflow(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as db:
-        who = await _callers(db)
+        who = await callers(db)
         case = await cases.create_draft(db, who[demo.REFERRER], FIELDS)
         coordinator_view = cases.CaseView(case, await cases.facts_of(db, case))
         with pytest.raises(WorkflowError) as refused:
@@ -179,7 +156,7 @@ async def test_the_queue_query_orders_exactly_like_triage_order_queue(
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     rng = random.Random(7)
     async with sessions() as db:
-        who = await _callers(db)
+        who = await callers(db)
         referrer, coordinator = who[demo.REFERRER], who[demo.COORDINATOR]
         for index in range(30):
             case = await cases.create_draft(db, referrer, FIELDS)
@@ -230,7 +207,7 @@ async def test_the_sql_visibility_filter_agrees_with_can_view_case(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as db:
-        who = await _callers(db)
+        who = await callers(db)
         referrer, coordinator = who[demo.REFERRER], who[demo.COORDINATOR]
         # A withdrawn scheduled case: invitees of its session no longer see it.
         case = await cases.create_draft(db, referrer, FIELDS)
@@ -263,7 +240,7 @@ async def test_concurrent_drafts_get_distinct_consecutive_numbers(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as db:
-        referrer = (await _callers(db))[demo.REFERRER]
+        referrer = (await callers(db))[demo.REFERRER]
         before = len((await db.scalars(select(Case.code))).all())
 
     async def one() -> str:

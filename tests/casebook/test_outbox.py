@@ -3,94 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import email
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import default
 from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from casebook import demo
 from casebook.case_models import Case, Notification
 from casebook.db import create_engine, session_factory
-from casebook.mailer import SmtpMailer
 from casebook.models import User
 from casebook.outbox import LEASE, DispatchReport, Renderer, dispatch_pending, retry_delay
-from tests.services import free_port
+from tests.casebook.mail_server import SENDER, SmtpServer
 
 NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
-SENDER = Address("Red de Oncología Pediátrica", addr_spec="junta@red.example")
-
-
-class Inbox:
-    """An aiosmtpd handler keeping what it receives; refuses recipients in `refuse` with 550."""
-
-    def __init__(self) -> None:
-        self.received: list[Any] = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address.lower() in self.refuse:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self) -> list[EmailMessage]:
-        return [
-            email.message_from_bytes(e.content, policy=default)  # type: ignore[misc]
-            for e in self.received
-        ]
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages() if address in str(m["To"])]
-
-
-class SmtpServer:
-    """aiosmtpd on 127.0.0.1:`port`, which can be stopped and started again (an outage)."""
-
-    def __init__(self) -> None:
-        self.inbox = Inbox()
-        self.port = free_port()
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    def mailer(self) -> SmtpMailer:
-        async def no_wait(delay: float) -> None:
-            return None
-
-        return SmtpMailer(
-            "127.0.0.1", self.port, SENDER.addr_spec, starttls=False, timeout=5, attempts=2,
-            backoff=0, sleep=no_wait,
-        )
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def gettext_for(locale: str) -> Any:
@@ -98,15 +23,6 @@ def gettext_for(locale: str) -> Any:
 
 
 RENDER = Renderer(gettext_for=gettext_for, sender=SENDER, public_url="https://junta.example")
-
-
-@pytest.fixture
-async def sessions(demo_database_url: str) -> AsyncIterator[Any]:
-    engine = create_engine(demo_database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 async def _clear_outbox(sessions: Any) -> None:

@@ -7,6 +7,7 @@ SFU goes over HTTP exactly as it would to a separate `junta media` process.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -204,7 +205,17 @@ def test_junta_media_refuses_to_start_without_a_secret(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("JUNTA_MEDIA_SECRET", raising=False)
-    assert cli.main(["media", "--port", "9"]) == 1
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        assert cli.main(["media", "--port", "9"]) == 1
+    finally:
+        # `main` points logging at this test's captured stderr, which closes with the test.
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
     assert "JUNTA_MEDIA_SECRET" in capsys.readouterr().err
 
 

@@ -17,7 +17,7 @@ from tests.services import free_port
 
 from .conftest import OFFER_SDP, SECRET, Participant, assert_relays
 
-EVENTS = ["join", "signal", "state", "chat", "moderate", "leave", "sfu", "recording",
+EVENTS = ["join", "signal", "state", "chat", "moderate", "leave", "sfu", "recording", "consent",
           "connect", "disconnect", "", "message"]
 FUZZER = "0b0e4d1c-3f0a-4c55-9a51-8d2a0f6e7b11"
 VICTIM = "7c9e6679-7425-40de-944b-e07fc1f90ae7"

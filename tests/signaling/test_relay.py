@@ -26,9 +26,9 @@ async def test_join_ack_lists_the_peers_already_there(call_server: CallServer) -
     assert [p["peer_id"] for p in ack["peers"]] == [alice.peer_id]
     assert ack["self"] == {
         "peer_id": bob.peer_id, "user_id": "bob", "name": "Dr. bob", "role": "specialist",
-        "moderator": False, "connected": True,
+        "moderator": False, "connected": True, "audience": False,
         "state": {"audio": True, "video": False, "screen": False, "hand": False,
-                  "screen_stream": None},
+                  "screen_stream": None, "speaking": False},
     }
     assert "waiting" not in ack
 

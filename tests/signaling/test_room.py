@@ -21,7 +21,7 @@ async def test_state_is_broadcast_to_everyone_including_the_sender(
     alice, bob = await joined_pair(call_server)
     ack = await bob.call("state", {"audio": False, "screen": True, "screen_stream": "s-1"})
     expected = {"audio": False, "video": True, "screen": True, "hand": False,
-                "screen_stream": "s-1"}
+                "screen_stream": "s-1", "speaking": False}
     assert ack == {"ok": True, "state": expected}
     for p in (alice, bob):
         assert await p.next("peer-state") == {"peer_id": bob.peer_id, "state": expected,

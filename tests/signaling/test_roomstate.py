@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from signaling.protocol import ChatMessage, Peer, PeerState
+from signaling.recording import Consent, RecordingInfo
 from signaling.roomstate import MemoryRoomState, PeerRecord, RoomState
 from signaling.roomstate_redis import RedisRoomState
 from tests.services import REDIS_URL, port_open, require
@@ -160,11 +161,12 @@ async def test_redis_rooms_expire_as_a_safety_net_and_vanish_when_empty() -> Non
         r = record(1)
         await state.put_peer("a", r)
         await state.set_mode("a", "sfu")
+        await state.set_agenda("a", 1)
         await state.bar("a", "token:t9", until=float("inf"))
         await state.add_chat("a", ChatMessage(id="1", peer_id=r.peer.peer_id, name="n",
                                               text="t", at=datetime.now(UTC)))
         keys = state.keys("a")
-        assert await client.exists(*keys) == 5
+        assert await client.exists(*keys) == len(keys)
         for key in keys:
             assert 0 < await client.ttl(key) <= 60
         await state.remove_peer("a", r.peer.peer_id)
@@ -172,3 +174,42 @@ async def test_redis_rooms_expire_as_a_safety_net_and_vanish_when_empty() -> Non
     finally:
         await drop_keys(client, prefix)
         await client.aclose()
+
+
+async def test_a_recording_runs_until_ended_and_keeps_every_answer(state: RoomState) -> None:
+    info = RecordingInfo(id="rec-1", since=1795443905.9215107, by="p1")
+    assert await state.get_recording("a") is None
+    assert await state.start_recording("a", info)
+    assert not await state.start_recording("a", info.model_copy(update={"id": "rec-2"}))
+    assert await state.get_recording("a") == info
+    assert await state.get_recording("b") is None
+    yes = Consent(granted=True, name="Dra. Núñez 🩺", recorded=True)
+    assert await state.set_consent("a", "rec-2", "p1", yes) is None  # not the running one
+    after = await state.set_consent("a", "rec-1", "p1", yes)
+    no = Consent(granted=False, name="n")
+    after = await state.set_consent("a", "rec-1", "p2", no)
+    assert after == info.model_copy(update={"consents": {"p1": yes, "p2": no}})
+    assert await state.get_recording("a") == after
+    # It outlives the room's peers: the departure that empties a room still finds it to stop.
+    r = record(1)
+    await state.put_peer("a", r)
+    await state.remove_peer("a", r.peer.peer_id)
+    assert await state.get_recording("a") == after
+    assert await state.end_recording("a", "rec-2") is None
+    assert await state.end_recording("a", "rec-1") == after
+    assert await state.get_recording("a") is None
+    assert await state.end_recording("a", "rec-1") is None
+    assert await state.start_recording("a", info.model_copy(update={"id": "rec-3"}))
+    assert (await state.get_recording("a")).consents == {}  # type: ignore[union-attr]
+
+
+async def test_concurrent_answers_to_a_recording_lose_nothing(state: RoomState) -> None:
+    await state.start_recording("a", RecordingInfo(id="r", since=1.5, by="p0"))
+    await asyncio.gather(*(
+        state.set_consent("a", "r", f"p{n}", Consent(granted=n % 2 == 0, name=f"n{n}"))
+        for n in range(10)
+    ))
+    got = await state.get_recording("a")
+    assert got is not None and got.since == 1.5
+    assert {p: c.granted for p, c in got.consents.items()} == {f"p{n}": n % 2 == 0
+                                                               for n in range(10)}

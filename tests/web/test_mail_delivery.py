@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -18,22 +17,12 @@ from casebook.case_models import Notification
 from casebook.clock import utcnow
 from casebook.models import User
 from casebook.outbox import DispatchReport, dispatch_pending
-from tests.casebook.test_outbox import SmtpServer
+from tests.casebook.mail_server import SmtpServer
 from tests.conftest import ClientFactory
 from tests.web.api_helpers import ACCEPTED, NEW_CASE, Login, demo_case, sign_in, user_id
 from web.app import mail_renderer
 from web.keys import I18N, SESSIONS, SETTINGS
 from web.settings import Settings, SettingsError
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def _set_locale(client: TestClient[Any, Any], email: str, locale: str) -> None:
@@ -175,7 +164,7 @@ async def test_the_app_sends_in_the_background_when_smtp_is_configured(
         await asyncio.sleep(0.1)
     [mail] = [m for m in smtp_server.inbox.to(demo.COORDINATOR) if code in str(m["Subject"])]
     assert mail["From"].addresses[0].addr_spec == "junta@red.example"
-    assert "https://junta.example/dashboard" in mail.as_string()
+    assert f"https://junta.example/cases/{code}" in mail.as_string()
     async with client.app[SESSIONS]() as db:
         pending = await db.scalars(select(Notification).where(Notification.sent_at.is_(None)))
         assert [n.event for n in pending.all() if n.case_id is not None and n.failed_at] == []

@@ -5,9 +5,13 @@
 
 import { LocalMedia, LevelMeter, canChooseSpeaker } from "./devices.js";
 import { setCatalog, t } from "./i18n.js";
+import { LectureRoom } from "./lecture.js";
 import { PeerLink } from "./peer.js";
+import { RecordingControl } from "./recording.js";
 import { SfuSession } from "./sfu.js";
 import { CallSignaling } from "./signaling.js";
+import { CasePanel } from "./casepanel.js";
+import { SpeakingDetector, highlightSpeakers } from "./speaker.js";
 import { Stage, appendChat, el, initials, avatarHue, renderPeople, renderWaiting, setBanner, toast } from "./ui.js";
 
 // How long a peer's socket may be gone before the server drops it (JUNTA_RECONNECT_GRACE): past it,
@@ -19,6 +23,8 @@ const HANDOFF_MS = 10000;
 
 const config = JSON.parse(document.getElementById("call-config").textContent);
 setCatalog(config.i18n, config.lang);
+/** The recording indicator, the moderator's record button and the consent notice. */
+const recording = new RecordingControl({ initial: config.recording, isModerator: config.is_moderator });
 
 const $ = (id) => document.getElementById(id);
 const root = $("call");
@@ -27,6 +33,18 @@ const views = { prejoin: $("prejoin"), waiting: $("waiting"), incall: $("incall"
 const peerId = crypto.randomUUID();
 const media = new LocalMedia();
 const meter = new LevelMeter(showLevel);
+/** Lecture rooms: the audience's counts, and the moderators' paged viewer list. */
+const lecture = config.room.kind === "lecture"
+  ? new LectureRoom({ request: (event, payload) => signaling.request(event, payload), isModerator: Boolean(config.is_moderator), root: $("call"), toasts: $("toasts") })
+  : null;
+/** A review session's agenda and the case under discussion, beside the video. */
+const casePanel = config.case_panel && $("casepanel")
+  ? new CasePanel({ root: $("casepanel"), agendaUrl: config.case_panel.agenda_url, canMove: Boolean(config.is_moderator), request: (event, payload) => signaling.request(event, payload), toasts: $("toasts") })
+  : null;
+/** Our microphone's speaking state, told to the room when it changes (throttled). */
+const speaking = new SpeakingDetector((on) => {
+  if (signaling && canPublish && Boolean(localState.speaking) !== on) sendState({ speaking: on });
+});
 /** Everyone in the room (server Peers, including ourselves), by peer_id. */
 const participants = new Map();
 /** One PeerLink per remote peer. */
@@ -82,6 +100,8 @@ window.junta = Object.freeze({
     if (sfu && sfu.subscribePc && (!link || sfu.receiving(remote))) return sfu.subscribePc;
     return link ? link.pc : null;
   },
+  /** What the page knows of the room's recording (and our answer). */
+  recording: () => recording.snapshot(),
   state: () => ({
     view: root.dataset.view,
     mode,
@@ -126,6 +146,7 @@ async function prejoin() {
   });
   $("test-speaker").addEventListener("click", playTestTone);
   $("join-button").addEventListener("click", join);
+  recording.setupPrejoin();
   $("waiting-leave").addEventListener("click", leave);
   $("rejoin-button").addEventListener("click", () => window.location.reload());
   navigator.mediaDevices?.addEventListener?.("devicechange", fillDeviceLists);
@@ -274,6 +295,12 @@ async function join() {
   const button = $("join-button");
   button.disabled = true;
   button.textContent = t("Joining…");
+  // A session being recorded asks consent before we enter (and so before we publish).
+  if (!(await recording.readyToJoin(fetchGrant))) {
+    button.disabled = false;
+    button.textContent = t("Join now");
+    return;
+  }
   localState.audio = media.audioEnabled;
   localState.video = media.videoEnabled;
   meter.detach();
@@ -284,6 +311,7 @@ async function join() {
     fetchGrant,
     currentState: () => ({ ...localState }),
   });
+  recording.attach(signaling); // before our own "joined" listener: consent goes out first
   signaling.addEventListener("joined", ({ detail }) => onJoined(detail));
   signaling.addEventListener("waiting-room", () => show("waiting"));
   signaling.addEventListener("status", ({ detail }) => onStatus(detail.status));
@@ -297,6 +325,9 @@ async function join() {
   signaling.addEventListener("moderated", ({ detail }) => onModerated(detail));
   signaling.addEventListener("mode", ({ detail }) => onMode(detail));
   signaling.addEventListener("sfu", ({ detail }) => onSfu(detail));
+  signaling.addEventListener("audience", ({ detail }) => lecture && lecture.setCounts(detail));
+  signaling.addEventListener("agenda", ({ detail }) => casePanel && casePanel.onAgenda(detail));
+  signaling.addEventListener("join-retry", ({ detail }) => onJoinRetry(detail.code));
   try {
     await signaling.start();
   } catch (error) {
@@ -351,6 +382,18 @@ function onJoined({ ack, rejoin }) {
     else if (mode === "p2p") openLink(peer.peer_id, rejoin && !stale);
   }
   if (ack.waiting) onWaitingList(ack.waiting);
+  if (lecture) {
+    lecture.joined(ack);
+    if (lecture.audience) releaseCamera();
+  }
+  if (casePanel) {
+    casePanel.mount();
+    casePanel.joined(ack);
+  }
+  if (mediaUnavailable) {
+    mediaUnavailable = false;
+    setBanner($("call-banner"), null);
+  }
   const log = $("chat-log");
   for (const message of ack.chat || []) appendChat(log, message, peerId);
   render();
@@ -364,7 +407,10 @@ function enterCall() {
   setInterval(tickTimer, 1000);
   tickTimer();
   setInterval(markSpeakers, 400);
+  speaking.attach(media.audioTrack);
+  if (lecture) lecture.mount($("connection-pill").parentElement, $("people-section"));
   media.addEventListener("track", ({ detail }) => {
+    if (detail.kind === "audio") speaking.attach(detail.track);
     for (const link of links.values()) link.replaceTrack(detail.kind, detail.track).catch(() => {});
     if (sfu) sfu.replaceTrack(detail.kind, detail.track).catch(() => {});
     render();
@@ -534,7 +580,10 @@ function onPeerLeft({ peer_id: id, reason }) {
   const peer = participants.get(id);
   forgetPeer(id);
   if (peer) {
-    toast($("toasts"), reason === "removed" ? t("{name} was removed", { name: peer.name }) : t("{name} left", { name: peer.name }));
+    const text = reason === "removed" ? t("{name} was removed", { name: peer.name })
+      : reason === "demoted" ? t("{name} is back in the audience", { name: peer.name })
+      : t("{name} left", { name: peer.name });
+    toast($("toasts"), text);
   }
   render();
 }
@@ -746,8 +795,46 @@ async function moderate(action, peer) {
   }
 }
 
+/** The server could not take us in yet (`media_unavailable`: no media server); it retries. */
+let mediaUnavailable = false;
+function onJoinRetry(code) {
+  if (code !== "media_unavailable") return;
+  mediaUnavailable = true;
+  setBanner($("call-banner"), t("The media server cannot be reached right now. Retrying…"));
+}
+
+/** A lecture moderator let us speak (we publish camera and microphone) or sent us back. */
+async function onStage(on) {
+  canPublish = on;
+  if (lecture) lecture.setAudience(!on);
+  localState.hand = false;
+  toast($("toasts"), on ? t("A moderator invited you to speak: the others now see and hear you.") : t("You are back in the audience."), { kind: on ? "info" : "warn" });
+  if (on && cameraWanted && !media.videoEnabled) {
+    // Opened before the publish connection, which offers the tracks it finds.
+    const open = await media.setVideoEnabled(true);
+    sendState({ video: open });
+  }
+  if (sfu) sfu.setPublishing(on);
+  if (!on) {
+    if (screenStream) stopScreen();
+    releaseCamera();
+  }
+  render();
+}
+
+/** Whether our camera was on before the audience released it (restored when we may speak). */
+let cameraWanted = false;
+
+/** Nobody sees the audience's cameras: release ours (its light goes off) while we only watch. */
+function releaseCamera() {
+  if (!media.videoEnabled) return;
+  cameraWanted = true;
+  media.setVideoEnabled(false).then(() => sendState({ video: false }));
+}
+
 function onModerated({ action, target }) {
   if (target !== peerId) return;
+  if (action === "promote" || action === "demote") return onStage(action === "promote");
   if (action === "mute") {
     media.setAudioEnabled(false);
     localState.audio = false;
@@ -780,6 +867,7 @@ function ended(text) {
   sfu = null;
   media.stop();
   meter.close();
+  speaking.close();
   $("ended-title").textContent = text ? t("You are no longer in the call") : t("You left the call");
   $("ended-text").textContent = text || t("You can close this page or join again.");
   show("ended");
@@ -917,6 +1005,7 @@ function renderPanel() {
   $("people-heading").textContent = t("In the call ({count})", { count: participants.size });
   $("waiting-block").hidden = !canModerate || waitingList.length === 0;
   renderWaiting($("waiting-list"), waitingList, moderate);
+  if (lecture) lecture.render([...participants.values()].filter((peer) => peer.peer_id !== peerId));
   renderBadges();
 }
 
@@ -955,29 +1044,9 @@ function renderConnection() {
   pill.dataset.kind = kind;
 }
 
-/** Outline the tiles of the people talking now (received audio level, from getStats). */
-async function markSpeakers() {
-  if (!stage || document.hidden) return;
-  const sources = [...links].map(([id, link]) => [id, link.pc, link.audio ? link.audio.receiver.track : null]);
-  if (sfu && sfu.subscribePc) {
-    for (const id of participants.keys()) {
-      const track = sfu.audioTrack(id);
-      if (track && !links.has(id)) sources.push([id, sfu.subscribePc, track]);
-    }
-  }
-  for (const [id, pc, track] of sources) {
-    let level = 0;
-    try {
-      for (const report of (await pc.getStats(track)).values()) {
-        if (report.type === "inbound-rtp" && report.kind === "audio") level = Math.max(level, report.audioLevel || 0);
-      }
-    } catch {
-      continue;
-    }
-    const peer = participants.get(id);
-    const tile = stage.tiles.get(`${id}:camera`);
-    if (tile) tile.node.classList.toggle("speaking", Boolean(peer && peer.state.audio && level > 0.04));
-  }
+/** Outline the tiles of the people talking now: each page reports its own `speaking` state. */
+function markSpeakers() {
+  if (stage) highlightSpeakers(stage, participants, peerId, Boolean(localState.speaking && localState.audio));
 }
 
 function tickTimer() {

@@ -309,6 +309,25 @@ export class SfuSession extends EventTarget {
     }
   }
 
+  /**
+   * Start or stop publishing: a lecture viewer promoted to speak opens its publish leg; demoted,
+   * it closes it (the server has ended its tracks already).
+   */
+  setPublishing(on) {
+    if (this.closed || on === this.canPublish) return;
+    this.canPublish = on;
+    clearTimeout(this.timers.get("publish:retry"));
+    if (on) {
+      this.publishFailures = 0;
+      this.#openPublish(false);
+      return;
+    }
+    if (this.publishPc) this.#closePc(this.publishPc, "publish");
+    this.publishPc = null;
+    this.audio = this.video = this.screen = null;
+    this.#changed();
+  }
+
   /** Replace one leg by a new connection, as after a failure (support and tests). */
   restartLeg(leg) {
     if (leg === "publish" || leg === "subscribe") this.#replace(leg);

@@ -17,6 +17,8 @@ const SERVER_EVENTS = [
   "mode",
   "sfu",
   "recording-state",
+  "audience",
+  "agenda",
 ];
 
 // Error codes after which retrying the join cannot help.
@@ -195,6 +197,8 @@ export class CallSignaling extends EventTarget {
           return;
         } catch (error) {
           if (FATAL_JOIN_ERRORS.has(error.code)) return this.#fatal(error.code, error.message);
+          // Retried, but the page may say why it waits (e.g. media_unavailable).
+          this.dispatchEvent(new CustomEvent("join-retry", { detail: { code: error.code } }));
           if (error.code === "timeout" && this.socket.connected) {
             // The socket is up but the server did not answer: start over on a new socket.
             this.socket.disconnect().connect();

@@ -261,6 +261,7 @@ function roleLabel(role) {
     admin: t("Administrator"),
     lecturer: t("Lecturer"),
     trainee: t("Trainee"),
+    guest: t("Guest lecturer"),
   };
   return labels[role] || "";
 }

@@ -1,0 +1,310 @@
+"""The coordinators' queue and the case listing at network scale, against plain SQL.
+
+    .venv/bin/python bench/casebook.py [--cases 100000] [--requests 300]
+
+Creates its own PostgreSQL database (`junta_bench` on JUNTA_BENCH_POSTGRES, default the test
+server 127.0.0.1:5432) and drops it at the end: the schema by the app's migrations, the demo
+network plus centers up to 36 (every state of Mexico once, some twice), one referrer per new
+center, and `--cases` cases bulk-loaded with COPY in a realistic mix of statuses (most closed;
+a few thousand waiting in the queue), then VACUUM ANALYZE.
+
+Measured in the same run, after a warm-up, one request at a time (the latency of one request,
+not throughput), `--requests` times each:
+(a) app/queue: `GET /queue`, the coordinators' queue page, through the real app (aiohttp on a
+    port, session cookie, middlewares, audit write, template);
+(b) app/api:   `GET /api/cases?status=accepted`, the JSON listing, likewise;
+(c) sql/queue and sql/api: the same rows fetched by the same queries written in plain SQL on one
+    asyncpg connection (the count and the page), with nothing else.
+The ratio is app p95 / plain p95. Target: both p95 under 50 ms and at most 3× plain.
+Last line: `result: queue_p95_ms=<a> api_p95_ms=<b> ratio=<max> target=50ms,3x met|missed`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import asyncpg  # noqa: E402
+from aiohttp import web  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from casebook import accounts  # noqa: E402
+from casebook.db import create_engine, session_factory  # noqa: E402
+from casebook.demo import COORDINATOR  # noqa: E402
+from casebook.models import Center, CenterKind, Role, User  # noqa: E402
+from casebook.passwords import PasswordPolicy, Passwords  # noqa: E402
+from web.app import create_app, prepare_database  # noqa: E402
+from web.auth import SESSION_COOKIE  # noqa: E402
+from web.settings import Settings  # noqa: E402
+
+DATABASE = "junta_bench"
+SERVER = os.environ.get(
+    "JUNTA_BENCH_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+CENTERS = 36
+TARGET_MS = 50.0
+TARGET_RATIO = 3.0
+STATES = [
+    "Aguascalientes", "Baja California", "Baja California Sur", "Campeche", "Chiapas",
+    "Chihuahua", "Ciudad de México", "Coahuila", "Colima", "Durango", "Estado de México",
+    "Guanajuato", "Guerrero", "Hidalgo", "Jalisco", "Michoacán", "Morelos", "Nayarit",
+    "Nuevo León", "Oaxaca", "Puebla", "Querétaro", "Quintana Roo", "San Luis Potosí",
+    "Sinaloa", "Sonora", "Tabasco", "Tamaulipas", "Tlaxcala", "Veracruz", "Yucatán", "Zacatecas",
+]
+# (status, share of all cases): most are history, a few thousand wait for a coordinator.
+MIX = [
+    ("closed", 0.62), ("recommendation_issued", 0.06), ("rejected", 0.05), ("withdrawn", 0.03),
+    ("draft", 0.04), ("submitted", 0.04), ("information_requested", 0.01), ("accepted", 0.08),
+    ("scheduled", 0.05), ("discussed", 0.02),
+]
+DIAGNOSES = [
+    ("Leucemia linfoblástica aguda de alto riesgo", "C91.0"),
+    ("Meduloblastoma grupo 3", "C71.6"),
+    ("Neuroblastoma estadio M", "C74.9"),
+    ("Tumor de Wilms", "C64.9"),
+    ("Osteosarcoma de fémur distal", "C40.2"),
+    ("Retinoblastoma bilateral", "C69.2"),
+]
+URGENCY = [("urgent", 0, 0.1), ("priority", 1, 0.3), ("routine", 2, 0.6)]
+
+
+def url_of(database: str) -> str:
+    return make_url(SERVER).set(database=database).render_as_string(hide_password=False)
+
+
+def dsn_of(database: str) -> str:
+    url = make_url(SERVER).set(drivername="postgresql", database=database)
+    return url.render_as_string(hide_password=False)
+
+
+async def admin(statement: str) -> None:
+    connection = await asyncpg.connect(dsn_of(make_url(SERVER).database or "postgres"))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+# ---------------------------------------------------------------- loading
+
+
+async def load(settings: Settings, cases: int) -> None:
+    """Schema and demo network (the app's own code), then centers and cases in bulk."""
+    cheap = Passwords(PasswordPolicy(time_cost=1, memory_kib=1024, parallelism=1))
+    await prepare_database(settings, demo=True, passwords=cheap)
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as db:
+            existing = list((await db.scalars(select(Center))).all())
+            for index in range(len(existing), CENTERS):
+                db.add(
+                    Center(
+                        name=f"Hospital de la red {index + 1:02d}",
+                        state=STATES[index % len(STATES)],
+                        kind=CenterKind.GENERAL_HOSPITAL.value,
+                        clues=f"BENCH{index:06d}",
+                    )
+                )
+            await db.flush()
+            centers = list((await db.scalars(select(Center).order_by(Center.id))).all())
+            referrers = {}
+            for center in centers:
+                user = User(
+                    email=f"referente{center.id}@bench.example",
+                    display_name=f"Dr. Referente {center.id}",
+                    password_hash="!bench-no-sign-in",
+                    role=Role.REFERRER.value,
+                    center_id=center.id,
+                )
+                db.add(user)
+                referrers[center.id] = user
+            await db.flush()
+            refs = {center_id: user.id for center_id, user in referrers.items()}
+            await db.commit()
+    finally:
+        await engine.dispose()
+    records = list(case_records(cases, refs))
+    connection = await asyncpg.connect(dsn_of(DATABASE))
+    try:
+        started = time.perf_counter()
+        await connection.copy_records_to_table("cases", records=records, columns=CASE_COLUMNS)
+        await connection.execute(
+            "INSERT INTO case_counters (year, last_number) VALUES (2019, $1) "
+            "ON CONFLICT (year) DO UPDATE SET last_number = EXCLUDED.last_number",
+            cases,
+        )
+        await connection.execute(
+            "SELECT setval(pg_get_serial_sequence('cases', 'id'), (SELECT max(id) FROM cases))"
+        )
+        loaded = time.perf_counter() - started
+        await connection.execute("VACUUM ANALYZE")
+    finally:
+        await connection.close()
+    print(f"loaded {cases} cases across {CENTERS} centers with COPY in {loaded:.1f} s")
+
+
+CASE_COLUMNS = [
+    "code", "status", "referring_center_id", "referrer_user_id", "patient_initials",
+    "patient_age_years", "patient_age_months", "patient_sex", "diagnosis", "icd10_code",
+    "stage", "treatment_so_far", "clinical_question", "urgency", "urgency_rank", "specialty",
+    "created_at", "updated_at", "submitted_at",
+]
+
+
+def case_records(count: int, referrers: dict[int, str]) -> Any:
+    """`count` cases over the last three years: statuses by MIX, urgency by URGENCY."""
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    statuses = [s for s, _ in MIX]
+    status_weights = [w for _, w in MIX]
+    centers = list(referrers)
+    for number in range(1, count + 1):
+        status = rng.choices(statuses, status_weights)[0]
+        urgency, rank, _ = rng.choices(URGENCY, [w for *_, w in URGENCY])[0]
+        center = rng.choice(centers)
+        diagnosis, icd10 = rng.choice(DIAGNOSES)
+        # Waiting cases are recent; history spreads over three years.
+        age = timedelta(hours=rng.uniform(1, 24 * 30)) if status in {
+            "submitted", "information_requested", "accepted", "draft"
+        } else timedelta(days=rng.uniform(1, 3 * 365))
+        created = now - age - timedelta(hours=2)
+        submitted = None if status == "draft" else created + timedelta(hours=1)
+        yield (
+            f"JC-2019-{number:06d}", status, center, referrers[center], "ABC",
+            rng.randint(0, 17), rng.randint(0, 11), rng.choice(["female", "male"]),
+            diagnosis, icd10, "Riesgo alto", "Quimioterapia de inducción",
+            "¿Siguiente línea de tratamiento?", urgency, rank,
+            None if status in {"draft", "submitted", "information_requested"}
+            else "Oncología pediátrica",
+            created, submitted or created, submitted,
+        )
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20, method="inclusive")[18]
+
+
+async def timed(label: str, runs: int, call: Any) -> list[float]:
+    for _ in range(max(10, runs // 10)):  # warm-up: caches, prepared statements, pools
+        await call()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - started) * 1000)
+    print(
+        f"{label:<10} median {statistics.median(samples):6.2f} ms   "
+        f"p95 {p95(samples):6.2f} ms   max {max(samples):6.2f} ms"
+    )
+    return samples
+
+
+QUEUE_SQL = (
+    "SELECT {cols} FROM cases WHERE status IN ('submitted', 'information_requested', "
+    "'accepted') AND submitted_at IS NOT NULL"
+)
+API_SQL = "SELECT {cols} FROM cases WHERE status = 'accepted'"
+
+
+async def plain(connection: asyncpg.Connection, base: str, order: str, limit: int) -> None:
+    await connection.fetchval(base.format(cols="count(*)"))
+    rows = await connection.fetch(base.format(cols="*") + f" ORDER BY {order} LIMIT {limit}")
+    assert rows
+
+
+async def session_token(app: web.Application) -> str:
+    """A coordinator's session (their second factor is the demo's; the form is not the point)."""
+    from web.keys import SESSIONS
+
+    async with app[SESSIONS]() as db:
+        user = await accounts.find_user_by_email(db, COORDINATOR)
+        assert user is not None
+        token, _ = await accounts.start_session(db, user, ip="127.0.0.1", user_agent="bench")
+        await db.commit()
+    return token
+
+
+async def measure(settings: Settings, runs: int) -> tuple[float, float, float]:
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    base = f"http://127.0.0.1:{port}"
+    token = await session_token(app)
+    connection = await asyncpg.connect(dsn_of(DATABASE))
+    try:
+        async with aiohttp.ClientSession(cookies={SESSION_COOKIE: token}) as http:
+
+            async def page(path: str) -> None:
+                async with http.get(base + path, allow_redirects=False) as reply:
+                    await reply.read()
+                    assert reply.status == 200, (path, reply.status)
+
+            app_queue = await timed("app/queue", runs, lambda: page("/queue"))
+            app_api = await timed(
+                "app/api", runs, lambda: page("/api/cases?status=accepted")
+            )
+        sql_queue = await timed(
+            "sql/queue", runs,
+            lambda: plain(connection, QUEUE_SQL, "urgency_rank, submitted_at, id", 50),
+        )
+        sql_api = await timed(
+            "sql/api", runs, lambda: plain(connection, API_SQL, "id DESC", 20)
+        )
+    finally:
+        await connection.close()
+        await runner.cleanup()
+    queue_ratio = p95(app_queue) / p95(sql_queue)
+    api_ratio = p95(app_api) / p95(sql_api)
+    print(f"ratio app/plain p95: queue {queue_ratio:.2f}x, api {api_ratio:.2f}x")
+    return p95(app_queue), p95(app_api), max(queue_ratio, api_ratio)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    await admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    await admin(f"CREATE DATABASE {DATABASE}")
+    storage = Path(f"/tmp/junta-bench-{uuid.uuid4().hex[:8]}")
+    settings = Settings(
+        secret_key=b"bench-secret-bench-secret-bench-secret!",
+        database_url=url_of(DATABASE),
+        storage_dir=storage / "storage",
+        recordings_dir=storage / "recordings",
+    )
+    try:
+        await load(settings, args.cases)
+        queue_ms, api_ms, ratio = await measure(settings, args.requests)
+    finally:
+        await admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    met = queue_ms < TARGET_MS and api_ms < TARGET_MS and ratio <= TARGET_RATIO
+    print(
+        f"result: queue_p95_ms={queue_ms:.1f} api_p95_ms={api_ms:.1f} ratio={ratio:.2f} "
+        f"target={TARGET_MS:.0f}ms,{TARGET_RATIO:.0f}x {'met' if met else 'missed'}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

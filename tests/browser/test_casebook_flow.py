@@ -1,0 +1,135 @@
+"""The casebook end to end in Chromium, through the pages only (forms, the upload script):
+a referrer submits a case with an attachment, a coordinator accepts it and schedules it onto a
+session planned on the spot, the session's chair marks it discussed from the session page and
+issues the recommendation, and the referrer downloads the nota de interconsulta as a PDF.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from tests.browser.calls import COORDINATOR, LARAZA, MERIDA, Person, open_person
+from tests.live import LiveServer
+from tests.web.api_helpers import PDF
+
+REFERRER = "referente.hgr20@junta.example"
+CASE_URL = re.compile(r".*/cases/(JC-\d{4}-\d{6})$")
+# Every page runs under the real CSP; any violation lands in the console, and fails the test.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP-VIOLATION " + e.effectiveDirective + " " + e.blockedURI);
+});
+"""
+
+
+def _user_id(server: LiveServer, email: str) -> str:
+    from casebook import accounts
+    from web.keys import SESSIONS
+
+    async def find() -> str:
+        async with server.app[SESSIONS]() as db:
+            user = await accounts.find_user_by_email(db, email)
+            assert user is not None
+            return user.id
+
+    return server.run(find())
+
+
+def _open(browser: Any, server: LiveServer, people: list[Person], email: str) -> Any:
+    person = open_person(browser, server, email)
+    person.context.add_init_script(CSP_LISTENER)
+    people.append(person)
+    return person.page
+
+
+def test_a_case_goes_from_the_referrers_form_to_the_recommendation_pdf(
+    browser: Any, live_server: LiveServer, people: list[Person], tmp_path: Path
+) -> None:
+    from casebook import demo
+
+    assert demo.REFERRER == REFERRER
+    server = live_server
+    # Over the 1 MiB request limit: only the page's script (streaming, CSRF in a header) can
+    # send it, so the upload proves the script ran.
+    biopsy = tmp_path / "biopsia.pdf"
+    biopsy.write_bytes(PDF.replace(b"trailer", b"%" + b"0" * (2 * 1024 * 1024) + b"\ntrailer"))
+
+    # The referrer: the guided form, a file through the upload script, then submission.
+    referrer = _open(browser, server, people, REFERRER)
+    referrer.goto(server.url + "/cases/new")
+    referrer.fill("#patient_initials", "R.M.S.")
+    referrer.fill("#patient_age_years", "6")
+    referrer.fill("#patient_age_months", "3")
+    referrer.select_option("#patient_sex", "female")
+    referrer.fill("#diagnosis", "Rabdomiosarcoma embrionario de órbita")
+    referrer.fill("#icd10_code", "C69.6")
+    referrer.fill("#stage", "Grupo III IRS")
+    referrer.fill("#treatment_so_far", "VAC 4 ciclos")
+    referrer.fill("#clinical_question", "¿Radioterapia o cirugía de rescate?")
+    referrer.select_option("#urgency", "priority")
+    referrer.click("form.case-form button[type=submit]")
+    referrer.wait_for_url(CASE_URL)
+    match = CASE_URL.match(referrer.url)
+    assert match
+    code = match.group(1)
+    referrer.set_input_files("#file", str(biopsy))
+    referrer.click("form.upload-form button[type=submit]")
+    referrer.locator(".file-list", has_text="biopsia.pdf").wait_for()
+    referrer.click("#submit-case")
+    referrer.locator('.timeline li[data-action="case.submit"]').wait_for()
+
+    # The coordinator: triage from the case page, a new session, scheduling from the queue.
+    coordinator = _open(browser, server, people, COORDINATOR)
+    coordinator.goto(f"{server.url}/queue")
+    coordinator.click(f'tr[data-case="{code}"] a.button')
+    coordinator.fill("#accept-specialty", "Oncología pediátrica")
+    coordinator.click("#accept-form button[type=submit]")
+    coordinator.locator('.timeline li[data-action="case.accept"]').wait_for()
+    coordinator.goto(f"{server.url}/sessions/new")
+    coordinator.select_option("#kind", "consultation")
+    coordinator.fill("#title", "Interconsulta de sarcomas")
+    coordinator.fill("#starts_at", "2030-05-04T10:30")
+    coordinator.fill("#duration_minutes", "45")
+    coordinator.select_option("#chair_user_id", _user_id(server, LARAZA))
+    coordinator.check(f'input[name="invitees"][value="{_user_id(server, MERIDA)}"]')
+    coordinator.click("form.form button[type=submit]")
+    coordinator.wait_for_url(re.compile(r".*/sessions/\d+$"))
+    session_url = coordinator.url
+    session_id = session_url.rsplit("/", 1)[1]
+    coordinator.goto(f"{server.url}/queue")
+    row = coordinator.locator(f'tr[data-case="{code}"]')
+    row.locator("select").select_option(session_id)
+    row.locator("button[type=submit]").click()
+    coordinator.wait_for_url(f"{server.url}/queue")
+    assert coordinator.locator(f'tr[data-case="{code}"]').count() == 0  # no longer waiting
+
+    # The chair opens the session page, marks the case discussed and issues the nota.
+    chair = _open(browser, server, people, LARAZA)
+    chair.goto(session_url)
+    agenda_item = chair.locator(f'.agenda li[data-case="{code}"]')
+    agenda_item.locator("form[action$='/discussed'] button").click()
+    chair.locator(f'.agenda li[data-case="{code}"] a.button.primary').click()
+    chair.wait_for_url(re.compile(f".*/cases/{code}.*"))
+    chair.fill("#diagnostic_criteria", "Rabdomiosarcoma embrionario de órbita, grupo III IRS.")
+    chair.fill("#suggested_studies", "PET-CT")
+    chair.fill("#treatment_suggestions", "Radioterapia 50.4 Gy sobre el lecho tumoral.")
+    chair.check(f'input[name="signatories"][value="{_user_id(server, MERIDA)}"]')
+    chair.click("#recommendation-form button[type=submit]")
+    chair.locator("section.recommendation").wait_for()
+
+    # The referrer sees the recommendation and downloads the PDF.
+    referrer.goto(f"{server.url}/cases/{code}")
+    assert "Radioterapia 50.4 Gy" in referrer.locator("section.recommendation").inner_text()
+    with referrer.expect_download() as download_info:
+        referrer.click("#nota-pdf")
+    path = download_info.value.path()
+    assert path is not None
+    content = Path(path).read_bytes()
+    assert content.startswith(b"%PDF") and len(content) > 1000
+    for person in people:
+        problems = [
+            line for line in person.console if "pageerror" in line or "CSP-VIOLATION" in line
+        ]
+        assert not problems, (person.email, problems)

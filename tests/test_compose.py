@@ -1,0 +1,146 @@
+"""docker-compose.yml and deploy/: no Docker engine runs here, so the structure is checked, and
+every command and setting a service uses must exist in the CLI and the settings modules."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from web.cli import build_parser
+
+yaml = pytest.importorskip("yaml")
+
+REPO = Path(__file__).resolve().parent.parent
+WEB_SERVICES = ("junta1", "junta2")
+EXPECTED = {"nginx", "junta1", "junta2", "media", "redis", "postgres", "coturn"}
+_SETTING = re.compile(r'"(JUNTA_[A-Z0-9_]+)"')
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    return loaded
+
+
+def settings_read_by(*modules: str) -> set[str]:
+    """Every JUNTA_* variable name the given source files read."""
+    found: set[str] = set()
+    for module in modules:
+        found |= set(_SETTING.findall((REPO / module).read_text()))
+    return found
+
+
+def test_the_topology_has_every_service_with_a_health_check(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) == EXPECTED
+    for name, service in services.items():
+        check = service.get("healthcheck")
+        assert check and check["test"][0] == "CMD" and len(check["test"]) > 1, name
+        assert service.get("restart") == "unless-stopped", name
+
+
+def test_state_lives_in_named_volumes(compose: dict[str, Any]) -> None:
+    declared = set(compose["volumes"])
+    assert {"pgdata", "redisdata", "recordings", "storage"} <= declared
+    services = compose["services"]
+
+    def mounts(name: str) -> dict[str, str]:
+        found = {}
+        for entry in services[name].get("volumes", []):
+            source, target = entry.split(":")[:2]
+            found[target] = source
+        return found
+
+    assert mounts("postgres")["/var/lib/postgresql/data"] == "pgdata"
+    assert mounts("redis")["/data"] == "redisdata"
+    assert "--appendonly" in services["redis"]["command"]  # a restart keeps calls' rooms
+    for name in WEB_SERVICES:
+        # Both processes see the same attachments and recordings.
+        assert mounts(name) == {"/data/recordings": "recordings", "/data/storage": "storage"}
+    assert mounts("media")["/data/recordings"] == "recordings"
+    for name, service in services.items():
+        for entry in service.get("volumes", []):
+            source = entry.split(":")[0]
+            if source.startswith("./"):
+                assert (REPO / source).exists() or source == "./deploy/certs", (name, source)
+            else:
+                assert source in declared, (name, source)
+
+
+def test_every_junta_command_parses(compose: dict[str, Any]) -> None:
+    parser = build_parser()
+    commands = {}
+    for name, service in compose["services"].items():
+        command = service.get("command")
+        if isinstance(command, list) and command[0] == "junta":
+            commands[name] = parser.parse_args(command[1:]).command
+            assert service.get("build") == "." and service.get("image") == "junta:latest", name
+    assert commands == {"junta1": "serve", "junta2": "serve", "media": "media"}
+    assert (REPO / "Dockerfile").is_file()
+
+
+def test_every_setting_a_service_uses_exists(compose: dict[str, Any]) -> None:
+    web_settings = settings_read_by("web/settings.py")
+    media_settings = settings_read_by("media/settings.py", "web/settings.py")
+    services = compose["services"]
+    for name in WEB_SERVICES:
+        used = {k for k in services[name]["environment"] if k.startswith("JUNTA_")}
+        assert used - web_settings == set(), name
+    used = {k for k in services["media"]["environment"] if k.startswith("JUNTA_")}
+    assert used - media_settings == set()
+
+
+def test_the_web_processes_share_calls_and_secrets(compose: dict[str, Any]) -> None:
+    first, second = (compose["services"][n] for n in WEB_SERVICES)
+    assert first["environment"] == second["environment"]
+    # One schema upgrade at a time: the second process starts once the first is ready.
+    assert second["depends_on"]["junta1"]["condition"] == "service_healthy"
+    env = first["environment"]
+    assert env["JUNTA_REDIS_URL"].startswith("redis://redis:")
+    assert env["JUNTA_DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert "@postgres:5432/" in env["JUNTA_DATABASE_URL"]
+    assert env["JUNTA_LOG_FORMAT"] in ("json", "text")
+    assert "/readyz" in " ".join(first["healthcheck"]["test"])
+    turn = env["JUNTA_TURN_URLS"].split(",")
+    assert any("transport=udp" in u for u in turn) and any("transport=tcp" in u for u in turn)
+    assert any(u.startswith("turns:") and ":443" in u for u in turn)
+    for dependency in ("postgres", "redis"):
+        for service in (first, second):
+            assert service["depends_on"][dependency]["condition"] == "service_healthy"
+
+
+def test_nginx_balances_websockets_without_sticky_sessions(compose: dict[str, Any]) -> None:
+    conf = (REPO / "deploy" / "nginx.conf").read_text()
+    nginx = compose["services"]["nginx"]
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
+    upstream = re.search(r"upstream junta \{(.*?)\}", conf, re.S)
+    assert upstream is not None
+    assert re.findall(r"server (\S+?):8080", upstream.group(1)) == list(WEB_SERVICES)
+    directives = [line.split("#")[0] for line in conf.splitlines()]
+    assert not any("ip_hash" in d or "sticky" in d for d in directives)
+    assert "hash " not in upstream.group(1)
+    assert "proxy_set_header Upgrade $http_upgrade" in conf
+    assert "location = /metrics { deny all; }" in conf
+    assert conf.count("{") == conf.count("}")
+    assert {p.rsplit(":", 2)[-1] for p in nginx["ports"]} == {"80", "443"}
+
+
+def test_coturn_serves_udp_tcp_and_tls_on_443_with_a_shared_secret(
+    compose: dict[str, Any],
+) -> None:
+    coturn = compose["services"]["coturn"]
+    command = coturn["command"]
+    assert "/etc/coturn/turnserver.conf" in command
+    assert any(arg.startswith("--static-auth-secret=${JUNTA_TURN_SECRET") for arg in command)
+    conf = dict(
+        [*line.split("=", 1), ""][:2]
+        for line in (REPO / "deploy" / "turnserver.conf").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    assert conf["listening-port"] == "3478" and conf["tls-listening-port"] == "443"
+    assert "use-auth-secret" in conf and "static-auth-secret" not in conf  # not in the file
+    assert "no-udp" not in conf and "no-tcp" not in conf and "no-tls" not in conf
+    assert coturn["network_mode"] == "host"

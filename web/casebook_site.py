@@ -1,0 +1,23 @@
+"""Registers the casebook's pages (cases, queue, sessions, audit, statistics) on the app."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from web import audit_pages, casebook_pages, session_pages, stats_pages
+from web.page_routes import PageRoute, register_pages
+
+
+def page_routes() -> list[PageRoute]:
+    """Every casebook page with the roles that may use it."""
+    return [
+        *casebook_pages.routes(),
+        *session_pages.routes(),
+        *audit_pages.routes(),
+        *stats_pages.routes(),
+    ]
+
+
+def add_routes(app: web.Application) -> None:
+    """Every casebook page, behind its role gate (`web.page_routes`)."""
+    register_pages(app, page_routes())
