@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebook import audit
 from casebook.access import REFERRING_CENTER_ROLES
 from casebook.case_models import Attachment
-from casebook.cases import Caller, CaseView
+from casebook.cases import Caller, CaseView, refuse_identifiers
 from casebook.errors import CasebookError
+from casebook.identifiers import find_identifiers
 from casebook.storage import FileStore
 from casebook.workflow import CLINICAL_ROLES, TERMINAL_STATUSES, CaseStatus, WorkflowError
 
@@ -70,12 +71,20 @@ async def upload(
     filename: str | None,
     chunks: AsyncIterator[bytes],
 ) -> Attachment:
-    """Store the streamed file and attach it to the case; audited (`attachment.uploaded`)."""
+    """Store the streamed file and attach it to the case; audited (`attachment.uploaded`).
+
+    A file name that identifies the patient is refused (`IdentifiersFound`) before anything is
+    stored: files cannot be removed from a case, so it is checked here rather than at submission.
+    """
     require_upload(caller, view)
+    name = clean_filename(filename)
+    await refuse_identifiers(
+        db, caller, view.case, "upload", find_identifiers({}, [name], [view.case.patient_initials])
+    )
     stored = await store.receive(chunks)
     attachment = Attachment(
         case_id=view.case.id,
-        filename=clean_filename(filename),
+        filename=name,
         kind=stored.kind.value,
         size_bytes=stored.size,
         sha256=stored.sha256,

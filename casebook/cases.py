@@ -9,7 +9,8 @@ caller commits).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ from casebook.case_models import (
 )
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
+from casebook.identifiers import CASE_TEXT_FIELDS, Finding, IdentifiersFound, find_identifiers
 from casebook.models import Role, User
 from casebook.notifications import Notice, Notifier, recipients
 from casebook.triage import Urgency
@@ -317,17 +319,31 @@ async def create_draft(db: AsyncSession, caller: Caller, fields: Mapping[str, An
     return case
 
 
-async def edit_draft(
-    db: AsyncSession, caller: Caller, view: CaseView, fields: Mapping[str, Any]
-) -> Case:
-    """Change a draft's content: its referrer only, and only while it is a draft."""
-    case = view.case
-    if case.status != CaseStatus.DRAFT.value:
+def require_editable(caller: Caller, view: CaseView) -> None:
+    """Refuse unless `caller` may change the case's content now (its referrer, in draft)."""
+    if view.case.status != CaseStatus.DRAFT.value:
         raise WorkflowError("illegal_transition", "Only a case in draft can be edited.")
     if not actor_for(caller.person, view.facts).is_case_referrer or caller.role not in (
         CLINICAL_ROLES
     ):
         raise WorkflowError("not_allowed", "Only the case's referrer may edit a draft.")
+
+
+def may_edit(caller: Caller, view: CaseView) -> bool:
+    """Whether `require_editable` lets `caller` through (to offer the edit page)."""
+    try:
+        require_editable(caller, view)
+    except WorkflowError:
+        return False
+    return True
+
+
+async def edit_draft(
+    db: AsyncSession, caller: Caller, view: CaseView, fields: Mapping[str, Any]
+) -> Case:
+    """Change a draft's content: its referrer only, and only while it is a draft."""
+    case = view.case
+    require_editable(caller, view)
     changes = _editable(fields)
     for name, value in changes.items():
         setattr(case, name, value)
@@ -413,10 +429,51 @@ async def _audience(
 
 
 async def submit(db: AsyncSession, caller: Caller, view: CaseView, notifier: Notifier) -> None:
-    """The referrer sends the draft to the network; the queue's clock starts (first time only)."""
+    """The referrer sends the draft to the network; the queue's clock starts (first time only).
+
+    Refused (`IdentifiersFound`) while its free text names the patient; the draft stays as it is.
+    """
+    if CaseStatus(view.case.status) is CaseStatus.DRAFT:
+        case = view.case
+        await refuse_identifiers(db, caller, case, "submit", text_findings(case))
     await move(db, caller, view, CaseAction.SUBMIT, notifier)
     if view.case.submitted_at is None:
         view.case.submitted_at = view.case.updated_at
+
+
+def text_findings(case: Case) -> list[Finding]:
+    """Direct identifiers in the case's own free text (what submission refuses)."""
+    texts = {name: getattr(case, name) or "" for name in CASE_TEXT_FIELDS}
+    return find_identifiers(texts, [], [case.patient_initials])
+
+
+async def refuse_identifiers(
+    db: AsyncSession, caller: Caller, case: Case, step: str, findings: Sequence[Finding]
+) -> None:
+    """Raise `IdentifiersFound` if there are findings, audited as `case.identifiers_refused`.
+
+    The audit keeps only where and what kind, never the identifier; the handler commits it.
+    """
+    if not findings:
+        return
+    await record(
+        db, caller, "case.identifiers_refused", case, step=step,
+        findings=[{"field": f.field, "kind": f.kind.value} for f in findings],
+    )
+    raise IdentifiersFound(findings)
+
+
+@asynccontextmanager
+async def keeping_refusal_audit(db: AsyncSession) -> AsyncIterator[None]:
+    """Commit the audit of an `IdentifiersFound` refusal before it propagates.
+
+    The refusal comes before the step writes anything, so only its audit row is committed.
+    """
+    try:
+        yield
+    except IdentifiersFound:
+        await db.commit()
+        raise
 
 
 async def request_information(

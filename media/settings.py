@@ -21,6 +21,14 @@ class MediaSettingsError(ValueError):
     """A media setting has a value the node cannot use; the message names the variable."""
 
 
+def check_secret(secret: str) -> None:
+    """Refuse a media API secret too short to resist guessing (the node and its callers)."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise MediaSettingsError(
+            f"JUNTA_MEDIA_SECRET must be at least {MIN_SECRET_LENGTH} characters long"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class MediaSettings:
     """Where the internal media API listens and the secret its callers must present."""
@@ -35,10 +43,7 @@ class MediaSettings:
     recordings_dir: Path = DEFAULT_RECORDINGS_DIR
 
     def __post_init__(self) -> None:
-        if len(self.secret) < MIN_SECRET_LENGTH:
-            raise MediaSettingsError(
-                f"JUNTA_MEDIA_SECRET must be at least {MIN_SECRET_LENGTH} characters long"
-            )
+        check_secret(self.secret)
         for url in self.stun_urls:
             if not url.startswith(("stun:", "stuns:")):
                 raise MediaSettingsError(f"JUNTA_STUN_URLS: {url!r} does not start with stun:")

@@ -401,6 +401,28 @@ class CallNamespace(socketio.AsyncNamespace):
                 return True
         return False
 
+    async def disconnect_user(self, user_id: str) -> int:
+        """Close at once this process's call sockets of a person whose sign-in ended (account
+        deactivated, or a session of theirs ended); returns how many were closed.
+
+        Their join tokens are revoked, so only a fresh token can bring the page back, and a fresh
+        one needs a live sign-in session: a device whose session ended stays out (its peer times
+        out after the reconnect grace), while the person's other signed-in pages rejoin as the
+        same participant within it.
+        """
+        until = self._clock() + MAX_TTL + CLOCK_SKEW  # no token outlives this bound
+        closed = 0
+        for conn in list(self._connections.values()):
+            if conn.grant is None or conn.grant.user_id != user_id:
+                continue
+            record = await self._current(conn)
+            if record is not None:
+                await self.state.bar(conn.grant.room, f"token:{record.token_id}", until)
+            log.info("signaling.user_disconnected room=%s user=%s", conn.grant.room, user_id)
+            await self.server.disconnect(conn.sid, namespace=self.namespace)
+            closed += 1
+        return closed
+
     async def shutdown(self) -> None:
         """Cancel the reconnect-grace timers; call before the server stops."""
         self._closing = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -110,6 +111,30 @@ def test_the_web_processes_share_calls_and_secrets(compose: dict[str, Any]) -> N
     for dependency in ("postgres", "redis"):
         for service in (first, second):
             assert service["depends_on"][dependency]["condition"] == "service_healthy"
+
+
+def test_the_web_processes_use_the_media_node(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    media = services["media"]
+    media_env = media["environment"]
+    secret_variable = re.compile(r"\$\{(JUNTA_MEDIA_SECRET)\b")
+    for name in WEB_SERVICES:
+        service = services[name]
+        env = service["environment"]
+        url = urlsplit(env["JUNTA_MEDIA_URL"])
+        assert url.scheme == "http" and str(url.port) == media_env["JUNTA_MEDIA_PORT"], name
+        if media.get("network_mode") == "host":
+            # Outside the compose network: its service name does not resolve, the host does.
+            assert url.hostname == "host.docker.internal", name
+            assert "host.docker.internal:host-gateway" in service["extra_hosts"], name
+        else:
+            assert url.hostname == "media", name
+        # The same shared secret, taken from the same variable.
+        assert secret_variable.match(env["JUNTA_MEDIA_SECRET"]), name
+        assert service["depends_on"]["media"]["condition"] == "service_healthy", name
+        # The node records where the web processes list, play and purge recordings.
+        assert env["JUNTA_RECORDINGS_DIR"] == media_env["JUNTA_RECORDINGS_DIR"], name
+    assert secret_variable.match(media_env["JUNTA_MEDIA_SECRET"])
 
 
 def test_nginx_balances_websockets_without_sticky_sessions(compose: dict[str, Any]) -> None:

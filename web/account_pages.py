@@ -41,7 +41,7 @@ from web.auth import (
 )
 from web.csrf import CSRF_COOKIE
 from web.errors import NotFound, WebError, is_api
-from web.keys import LOCKOUT, PASSWORDS, SESSIONS, SETTINGS
+from web.keys import CALL_NAMESPACE, LOCKOUT, PASSWORDS, SESSIONS, SETTINGS
 from web.render import render
 from web.routes import ALL_ROLES, ApiRoute
 
@@ -263,6 +263,8 @@ async def end_session(request: web.Request) -> web.StreamResponse:
             {"current": current is not None and current.id == session_id},
         )
         await db.commit()
+    # The ended session's calls close now; the person's other signed-in pages rejoin at once.
+    await request.app[CALL_NAMESPACE].disconnect_user(user.id)
     if current is not None and current.id == session_id:
         response = web.HTTPSeeOther("/login")
         response.del_cookie(SESSION_COOKIE, path="/")
@@ -280,6 +282,8 @@ async def end_other_sessions(request: web.Request) -> web.StreamResponse:
         )
         await _record_own(request, db, user, "auth.sessions_ended", {"count": count})
         await db.commit()
+    if count:
+        await request.app[CALL_NAMESPACE].disconnect_user(user.id)
     raise web.HTTPSeeOther("/account/sessions")
 
 

@@ -21,7 +21,7 @@ from casebook.models import Center, CenterKind, Role, User
 from casebook.security_models import AccountLockout, TwoFactor
 from web.auth import client_address, require_user
 from web.errors import NotFound
-from web.keys import NOTIFIER, PASSWORDS, SESSIONS
+from web.keys import CALL_NAMESPACE, NOTIFIER, PASSWORDS, SESSIONS
 from web.render import render
 from web.routes import ADMINS, ApiRoute, int_param
 
@@ -244,6 +244,8 @@ async def user_deactivate(request: web.Request) -> web.StreamResponse:
         ended = await administration.deactivate(db, require_user(request), user)
         await _record(request, db, "admin.user_deactivated", "user", user.id, {"sessions": ended})
         await db.commit()
+    # Calls too: their open call sockets close now, not when their join token expires.
+    await request.app[CALL_NAMESPACE].disconnect_user(user.id)
     raise web.HTTPSeeOther(f"/admin/users/{user.id}")
 
 

@@ -455,7 +455,8 @@ def _transition(
             view = await cases.find_visible(db, who, code)
             body: Any = await parse_body(request, model) if model is not None else None
             if action is CaseAction.SUBMIT:
-                await cases.submit(db, who, view, notifier)
+                async with cases.keeping_refusal_audit(db):
+                    await cases.submit(db, who, view, notifier)
             elif action is CaseAction.REQUEST_INFORMATION:
                 await cases.request_information(db, who, view, body.question, notifier)
             elif action is CaseAction.ANSWER_INFORMATION:
@@ -523,9 +524,10 @@ async def upload_attachment(request: web.Request) -> web.StreamResponse:
         ):
             raise FileTooLarge(store.max_bytes)
         part = await _file_part(request)
-        attachment = await attachments.upload(
-            db, who, view, store, part.filename, _chunks(part)
-        )
+        async with cases.keeping_refusal_audit(db):
+            attachment = await attachments.upload(
+                db, who, view, store, part.filename, _chunks(part)
+            )
         reply = attachment_out(view.case, attachment)
         await db.commit()
     return json_reply(reply, status=201)

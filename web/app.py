@@ -63,6 +63,7 @@ from web.keys import (
 from web.media_bridge import MediaBridge, node_ice_servers
 from web.ratelimit import LoginThrottle
 from web.recording_bridge import RecordingBridge
+from web.recording_files import recorder_files
 from web.refusals import refused_access_middleware
 from web.routes import register
 from web.settings import Settings
@@ -133,10 +134,14 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     )
     if scale_out is not None:
         app[SCALE_OUT] = scale_out
-    # The SFU (rooms of three or more, boards, lectures) runs in this process.
-    media = MediaBridge.in_process(
-        ice_servers=node_ice_servers(settings), recordings_dir=settings.recordings_dir
-    )
+    # The SFU (rooms of three or more, boards, lectures) runs in this process, or in a separate
+    # `junta media` node when one is configured (which records into the shared recordings dir).
+    if settings.media_url is not None and settings.media_secret is not None:
+        media = MediaBridge.remote(settings.media_url, settings.media_secret)
+    else:
+        media = MediaBridge.in_process(
+            ice_servers=node_ice_servers(settings), recordings_dir=settings.recordings_dir
+        )
     sio, namespace = build_socket_server(
         secret=settings.secret_key,
         reconnect_grace=settings.reconnect_grace,
@@ -145,7 +150,9 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
         state=scale_out.rooms if scale_out else None,
         graces=scale_out.graces if scale_out else None,
         media=media,
-        recording=RecordingBridge(sessions=app[SESSIONS], media=media, i18n=app[I18N]),
+        recording=RecordingBridge(
+            sessions=app[SESSIONS], media=media, i18n=app[I18N], files=recorder_files(settings)
+        ),
     )
     sio.attach(app)
     app[CALL_NAMESPACE] = namespace
@@ -168,6 +175,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
         await prepare_database(settings, demo=demo, passwords=app[PASSWORDS])
         if scale_out is not None:
             scale_out.start(sio)
+        await media.start()
         background.extend(start_outbox(app))
         background.extend(await recording_tasks.start(app))
 

@@ -8,7 +8,7 @@ Forms post with the CSRF token; the scripts under /static/js/casebook/ only impr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from casebook.case_models import ReviewSession, Sex
 from casebook.cases import Caller, CaseView
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
+from casebook.identifiers import Finding, IdentifiersFound
 from casebook.models import AuditEvent, Center, Role, User
 from casebook.storage import FileTooLarge
 from casebook.triage import Urgency
@@ -83,6 +84,26 @@ REFUSALS = {
     "session_not_empty": N_("Take the cases off the agenda before cancelling the session."),
     "invalid_form": N_("Check the highlighted fields."),
     "no_file": N_("Choose a file to attach."),
+    "not_editable": N_("Only a draft can be edited; this case has already been sent."),
+    "identifiers_found": N_(
+        "The case must not identify the patient. Remove what is listed below and try again;"
+        " nothing you wrote was lost."
+    ),
+}
+# Where and what `casebook.identifiers` found, as the referrer's page names them.
+FINDING_FIELDS = {
+    "diagnosis": N_("Diagnosis"),
+    "stage": N_("Stage / risk group"),
+    "treatment_so_far": N_("Treatment so far"),
+    "clinical_question": N_("Clinical question"),
+    "attachments": N_("File name"),
+}
+FINDING_KINDS = {
+    "curp": N_("a CURP"),
+    "nss": N_("a social security number (NSS)"),
+    "phone": N_("a phone number"),
+    "email": N_("an e-mail address"),
+    "name": N_("the patient's name"),
 }
 
 
@@ -90,6 +111,26 @@ def refusal_of(error: CasebookError) -> tuple[str, int]:
     """The page message and HTTP status for a refused step."""
     message = REFUSALS.get(error.code, N_("The request could not be processed"))
     return message, CASEBOOK_STATUS.get(error.code, 400)
+
+
+def findings_of(error: CasebookError) -> list[dict[str, str]]:
+    """The identifiers a refusal found, for the page (masked; labels translated there)."""
+    if not isinstance(error, IdentifiersFound):
+        return []
+    return finding_rows(error.findings)
+
+
+def finding_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
+    """Findings as the pages list them (masked; labels translated there)."""
+    return [
+        {
+            "field": f.field,
+            "field_label": FINDING_FIELDS.get(f.field, f.field),
+            "kind": FINDING_KINDS[f.kind.value],
+            "masked": f.masked,
+        }
+        for f in findings
+    ]
 
 
 # ---------------------------------------------------------------- lists
@@ -147,8 +188,14 @@ async def center_names(db: AsyncSession) -> dict[int, str]:
 # ---------------------------------------------------------------- the guided form
 
 
-def _form_context(values: dict[str, str], errors: list[str], error: str | None) -> dict[str, Any]:
+def form_context(
+    values: dict[str, str],
+    errors: list[str],
+    error: str | None,
+    findings: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
     return {
+        "findings": findings or [],
         "values": values,
         "errors": errors,
         "error": error,
@@ -159,7 +206,7 @@ def _form_context(values: dict[str, str], errors: list[str], error: str | None) 
 
 async def new_case_form(request: web.Request) -> web.StreamResponse:
     """Step 1 of the guided form: the patient's pseudonym and the clinical question."""
-    return await render_page(request, "cases_new.html", _form_context({}, [], None))
+    return await render_page(request, "cases_new.html", form_context({}, [], None))
 
 
 async def create_case(request: web.Request) -> web.StreamResponse:
@@ -170,7 +217,7 @@ async def create_case(request: web.Request) -> web.StreamResponse:
     data: dict[str, Any] = blank_to_none(dict(values), "stage", "patient_age_months")
     body, errors = parse_form(CaseDraftIn, data)
     if body is None:
-        context = _form_context(values, errors, REFUSALS["invalid_form"])
+        context = form_context(values, errors, REFUSALS["invalid_form"])
         return await render_page(request, "cases_new.html", context, status=400)
     async with request.app[SESSIONS]() as db:
         case = await cases.create_draft(db, who, body.model_dump())
@@ -183,7 +230,11 @@ async def create_case(request: web.Request) -> web.StreamResponse:
 
 
 async def case_page(
-    request: web.Request, *, error: str | None = None, status: int = 200
+    request: web.Request,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    findings: list[dict[str, str]] | None = None,
 ) -> web.Response:
     """A case as the user may see it: status, timeline, requests, files, the recommendation,
     and the forms for the steps they may take now. Audited as `case.read`."""
@@ -205,10 +256,12 @@ async def case_page(
         context = {
             "case": out,
             "error": error,
+            "findings": findings or [],
             "recommendation": recommendation,
             "timeline": await timeline(db, code),
             "actions": {a.value for a in out.allowed_actions},
             "may_upload": attachments.may_upload(who, view),
+            "may_edit": cases.may_edit(who, view),
             "may_opine": can_add_opinion(who.person, view.facts),
             "session": await _session_of(db, view),
             "schedule_sessions": await _schedulable(db, who, out.status),
@@ -319,13 +372,14 @@ async def _run_step(request: web.Request, step: Step) -> web.StreamResponse:
     try:
         async with request.app[SESSIONS]() as db:
             view = await cases.find_visible(db, who, code)
-            target = await step(db, who, view, form)
+            async with cases.keeping_refusal_audit(db):
+                target = await step(db, who, view, form)
             await db.commit()
     except CasebookError as error:
         if error.code == "not_found":
             raise
         message, status = refusal_of(error)
-        return await case_page(request, error=message, status=status)
+        return await case_page(request, error=message, status=status, findings=findings_of(error))
     raise web.HTTPSeeOther(target or f"/cases/{code}")
 
 
@@ -442,13 +496,14 @@ async def upload_attachment(request: web.Request) -> web.StreamResponse:
             ):
                 raise FileTooLarge(store.max_bytes)
             filename, chunks = await _upload_source(request)
-            await attachments.upload(db, who, view, store, filename, chunks)
+            async with cases.keeping_refusal_audit(db):
+                await attachments.upload(db, who, view, store, filename, chunks)
             await db.commit()
     except CasebookError as error:
         if error.code == "not_found":
             raise
         message, status = refusal_of(error)
-        return await case_page(request, error=message, status=status)
+        return await case_page(request, error=message, status=status, findings=findings_of(error))
     raise web.HTTPSeeOther(f"/cases/{code}")
 
 

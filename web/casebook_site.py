@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import audit_pages, casebook_pages, session_pages, stats_pages
+from web import audit_pages, case_edit_page, casebook_pages, session_pages, stats_pages
 from web.page_routes import PageRoute, register_pages
 
 
@@ -12,6 +12,7 @@ def page_routes() -> list[PageRoute]:
     """Every casebook page with the roles that may use it."""
     return [
         *casebook_pages.routes(),
+        *case_edit_page.routes(),
         *session_pages.routes(),
         *audit_pages.routes(),
         *stats_pages.routes(),

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from casebook.errors import CasebookError
+from casebook.identifiers import IdentifiersFound
 from web.db_errors import database_unreachable
 
 if TYPE_CHECKING:
@@ -33,11 +34,15 @@ class StartupError(RuntimeError):
 class WebError(Exception):
     """A request the web layer refuses: HTTP `status`, stable `code`, English `message`."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        # More of the error object for API clients (e.g. the findings of `identifiers_found`).
+        self.extra = extra or {}
 
 
 class SignInRequired(WebError):
@@ -87,6 +92,7 @@ CASEBOOK_STATUS = {
     "session_not_empty": 409,
     "too_large": 413,
     "unsupported_type": 415,
+    "identifiers_found": 422,
 }
 
 _CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
@@ -97,9 +103,12 @@ def is_api(request: web.Request) -> bool:
     return request.path.startswith("/api/") or request.path in ("/healthz", "/readyz", "/metrics")
 
 
-def json_error(status: int, code: str, message: str) -> web.Response:
+def json_error(
+    status: int, code: str, message: str, extra: dict[str, Any] | None = None
+) -> web.Response:
     """The JSON body every API failure has."""
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+    error = {"code": code, "message": message, **(extra or {})}
+    return web.json_response({"error": error}, status=status)
 
 
 @web.middleware
@@ -111,7 +120,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await _reply(request, refused)
     except CasebookError as refused:
         status = CASEBOOK_STATUS.get(refused.code, 400)
-        return await _reply(request, WebError(status, refused.code, refused.message))
+        extra = None
+        if isinstance(refused, IdentifiersFound):
+            extra = {"findings": [
+                {"field": f.field, "kind": f.kind.value, "masked": f.masked}
+                for f in refused.findings
+            ]}
+        return await _reply(request, WebError(status, refused.code, refused.message, extra))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -142,7 +157,7 @@ async def _reply(
     if isinstance(error, DatabaseUnavailable):
         headers["Retry-After"] = "5"
     if is_api(request):
-        response = json_error(error.status, error.code, error.message)
+        response = json_error(error.status, error.code, error.message, error.extra)
         response.headers.update(headers)
         return response
     if isinstance(error, SignInRequired):

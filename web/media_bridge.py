@@ -18,6 +18,7 @@ from media.events import MediaEvent, TrackPublished
 from media.node import LocalMediaNode, MediaNode
 from media.published_track import TrackInfo
 from media.recording import RecordingManifest
+from media.remote import RemoteMediaNode
 from media.room import Connection
 from signaling.media_port import (
     Leg,
@@ -27,6 +28,7 @@ from signaling.media_port import (
     TrackChange,
     TrackListener,
 )
+from web.media_events import DEFAULT_BACKOFF, Backoff, EventPump
 from web.settings import Settings
 
 log = logging.getLogger("junta.web.media")
@@ -60,11 +62,14 @@ class MediaBridge:
     """Implements `signaling.media_port.MediaPort` on a media node.
 
     `connect` builds the node given the sink its events must go to (`LocalMediaNode(on_event=)`).
+    `start` (in the running loop) and `close` bracket its life.
     """
 
     def __init__(self, connect: Callable[[MediaEventSink], BridgedNode]) -> None:
         self._listeners: list[TrackListener] = []
         self.node = connect(self.deliver)
+        # A remote node's events arrive over its websocket, read in the background.
+        self.events: EventPump | None = None
 
     @classmethod
     def in_process(
@@ -76,6 +81,19 @@ class MediaBridge:
                 ice_servers=ice_servers, on_event=sink, recordings_dir=recordings_dir
             )
         )
+
+    @classmethod
+    def remote(cls, url: str, secret: str, *, backoff: Backoff = DEFAULT_BACKOFF) -> MediaBridge:
+        """A bridge to a `junta media` node at `url` (its API, `JUNTA_MEDIA_SECRET`)."""
+        node = RemoteMediaNode(url, secret)
+        bridge = cls(lambda sink: node)
+        bridge.events = EventPump(node, bridge.deliver, backoff)
+        return bridge
+
+    async def start(self) -> None:
+        """Start receiving a remote node's events (app startup)."""
+        if self.events is not None:
+            self.events.start()
 
     def deliver(self, event: MediaEvent) -> None:
         """Relay one of the node's events to signaling."""
@@ -98,6 +116,8 @@ class MediaBridge:
             await self.node.create_room(room_id)
         except MediaError as exc:
             raise _refused(exc) from None
+        if self.events is not None:
+            self.events.room_opened(room_id)
 
     async def publish(self, room_id: str, peer_id: str, offer_sdp: str) -> str:
         """Apply a participant's publishing offer; return the answer."""
@@ -158,6 +178,8 @@ class MediaBridge:
 
     async def close_room(self, room_id: str) -> None:
         """Close every connection in a room and forget it."""
+        if self.events is not None:
+            self.events.room_closed(room_id)
         try:
             await self.node.close_room(room_id)
         except MediaError as exc:
@@ -187,6 +209,8 @@ class MediaBridge:
             raise _refused(exc) from None
 
     async def close(self) -> None:
-        """Close the node's rooms if it is in this process (shutdown)."""
-        if isinstance(self.node, LocalMediaNode):
+        """Close the node's rooms if it is in this process, else the connection to it."""
+        if self.events is not None:
+            await self.events.close()
+        if isinstance(self.node, (LocalMediaNode, RemoteMediaNode)):
             await self.node.close()

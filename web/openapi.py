@@ -19,11 +19,21 @@ from web.routes import MAX_ID, ApiRoute, declarations, openapi_path, path_params
 REF = "#/components/schemas/{model}"
 
 
+class IdentifierFinding(BaseModel):
+    """A direct patient identifier found before submission or upload (the match masked)."""
+
+    field: str
+    kind: str
+    masked: str
+
+
 class ErrorDetail(BaseModel):
     """What went wrong: a stable machine-readable code and an English message."""
 
     code: str
     message: str
+    # Only with `identifiers_found` (422): what to remove, and where.
+    findings: list[IdentifierFinding] | None = None
 
 
 class ErrorReply(BaseModel):

@@ -8,6 +8,8 @@ means a new msgid and a new `NOTICE_VERSION`: consents name the version they ans
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebook import recordings
 from casebook.errors import CasebookError
+from media.recording.manifest import write_manifest
 from signaling.media_port import MediaRefused
 from signaling.recording import ConsentAnswer, RecordingRefused
 from web.i18n import HTML_LANG, I18n
 from web.media_bridge import MediaBridge
+from web.recording_files import RecorderFiles
 
 log = logging.getLogger("junta.web.recording")
 
@@ -38,11 +42,17 @@ class RecordingBridge:
     """Implements `signaling.recording.RecordingPort` on a media node and the casebook."""
 
     def __init__(
-        self, *, sessions: async_sessionmaker[AsyncSession], media: MediaBridge, i18n: I18n
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        media: MediaBridge,
+        i18n: I18n,
+        files: RecorderFiles,
     ) -> None:
         self._sessions = sessions
         self._media = media
         self._i18n = i18n
+        self._files = files
 
     @property
     def notice_version(self) -> str:
@@ -128,6 +138,13 @@ class RecordingBridge:
             log.error("recording.storage_failed room=%s error=%s", room, type(exc).__name__)
             raise RecordingRefused("storage_error", "the recording's files cannot be completed") \
                 from None
+        manifest = dataclasses.replace(manifest, participants=dict(participants))
+        try:
+            directory = self._files.directory(manifest.recording_id)
+            await asyncio.to_thread(write_manifest, directory, manifest)
+        except OSError as exc:  # the names are also in the database: the recording stands
+            log.warning("recording.manifest_names_failed recording=%s error=%s",
+                        manifest.recording_id, type(exc).__name__)
         try:
             async with self._sessions() as db:
                 await recordings.complete_recording(db, manifest, participants)

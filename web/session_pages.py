@@ -232,6 +232,9 @@ async def edit_session(request: web.Request) -> web.StreamResponse:
     """Save the changes (a new time bumps the calendar sequence; invitees are told)."""
     who = caller(request)
     session_id = _session_id(request)
+    async with request.app[SESSIONS]() as db:
+        # Outsiders get 404 before the form is read: not even a form error for their session.
+        await review_sessions.find_visible(db, who, session_id)
     values, data, invitees = _session_data(await form_fields(request))
     for fixed in ("kind", "chair_user_id"):
         data.pop(fixed, None)

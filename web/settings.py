@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from media.settings import MediaSettingsError, check_secret
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 
@@ -41,6 +43,10 @@ class Settings:
     storage_dir: Path = Path("var/storage")  # case attachments, content-addressed
     max_attachment_mb: int = 50
     stun_urls: tuple[str, ...] = ()
+    # A separate `junta media` node (its internal API) instead of the in-process SFU; the secret
+    # is the node's JUNTA_MEDIA_SECRET.
+    media_url: str | None = None
+    media_secret: str | None = None
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = None
     turn_ttl: int = 21600
@@ -105,6 +111,8 @@ class Settings:
                 "JUNTA_MAX_ATTACHMENT_MB", default.max_attachment_mb, low=1, high=4096
             ),
             stun_urls=env.urls("JUNTA_STUN_URLS", ("stun:", "stuns:")),
+            media_url=env.optional("JUNTA_MEDIA_URL"),
+            media_secret=env.optional("JUNTA_MEDIA_SECRET"),
             turn_urls=env.urls("JUNTA_TURN_URLS", ("turn:", "turns:")),
             turn_secret=env.optional("JUNTA_TURN_SECRET"),
             turn_ttl=env.integer("JUNTA_TURN_TTL", default.turn_ttl, low=60, high=7 * 86400),
@@ -174,7 +182,21 @@ class Settings:
         if settings.turn_urls and not settings.turn_secret:
             raise SettingsError("JUNTA_TURN_URLS is set but JUNTA_TURN_SECRET is not")
         _check_mail(settings)
+        _check_media(settings)
         return settings
+
+
+def _check_media(settings: Settings) -> None:
+    if settings.media_url is None:
+        return
+    if not settings.media_url.startswith(("http://", "https://")):
+        raise SettingsError("JUNTA_MEDIA_URL must start with http:// or https://")
+    if settings.media_secret is None:
+        raise SettingsError("JUNTA_MEDIA_URL is set but JUNTA_MEDIA_SECRET is not")
+    try:
+        check_secret(settings.media_secret)
+    except MediaSettingsError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _check_mail(settings: Settings) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -91,6 +92,9 @@ class RecordingManifest:
     ended_at: datetime  # aware, UTC
     tracks: tuple[RecordedTrack, ...]
     interrupted: bool
+    # Publisher id → the name people knew them by. The media node knows no names: the call
+    # layer adds them when the recording completes, so the folder explains itself.
+    participants: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as JSON (what `manifest.json` holds)."""
@@ -101,6 +105,7 @@ class RecordingManifest:
             "started_at": self.started_at.isoformat(),
             "ended_at": self.ended_at.isoformat(),
             "interrupted": self.interrupted,
+            "participants": dict(self.participants),
             "tracks": [track.to_json() for track in self.tracks],
         }
 
@@ -115,8 +120,11 @@ class RecordingManifest:
                 ended_at=parse_utc(data["ended_at"]),
                 tracks=tuple(RecordedTrack.from_json(t) for t in data["tracks"]),
                 interrupted=bool(data["interrupted"]),
+                participants={
+                    str(peer): str(name) for peer, name in data.get("participants", {}).items()
+                },
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise MediaError("bad_manifest", f"not a recording manifest: {exc}") from exc
 
 

@@ -7,14 +7,32 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, make_mocked_request
+from aiohttp.web_urldispatcher import AbstractRoute
 
 from casebook.demo import DEMO_PASSWORD
 from tests.conftest import csrf_from_html
 from web.csrf import EXEMPT_PREFIXES, UNSAFE_METHODS
+from web.routes import path_params
 
 Login = Callable[..., Awaitable[str]]
 LA_RAZA = "especialista.laraza@junta.example"
+
+
+# A sample value for each path identifier, so every request really reaches its route (the
+# refusal must come from the CSRF check, not from a path that matches nothing).
+SAMPLES = {
+    "room_id": "interconsulta-lla",
+    "code": "JC-2026-000001",
+    "session_id": "1",
+    "attachment_id": "1",
+    "recording_id": "some-recording",
+    "track_id": "1",
+    "item": "1",
+    "token": "some-token",
+    "center_id": "1",
+    "user_id": "some-user",
+}
 
 
 def unsafe_routes(app: web.Application) -> list[tuple[str, str]]:
@@ -24,11 +42,30 @@ def unsafe_routes(app: web.Application) -> list[tuple[str, str]]:
         if route.method not in UNSAFE_METHODS:
             continue
         info = route.resource.get_info() if route.resource else {}
-        path = info.get("path") or info.get("formatter") or info.get("prefix", "")
+        path = info.get("formatter") or info.get("path") or info.get("prefix", "")
         if path.startswith(EXEMPT_PREFIXES):
             continue
-        found.append((route.method, path.replace("{room_id}", "interconsulta-lla")))
+        for name, _ in path_params(path):
+            assert name in SAMPLES, f"{route.method} {path}: add a sample for {{{name}}}"
+            path = path.replace("{" + name + "}", SAMPLES[name])
+        found.append((route.method, path))
     return found
+
+
+async def test_every_sample_path_reaches_its_own_route(web_client: TestClient[Any, Any]) -> None:
+    app = web_client.app
+    routes = [r for r in app.router.routes() if r.method in UNSAFE_METHODS]
+    paths = unsafe_routes(app)
+    assert len(paths) == len([r for r in routes if not _exempt(r)])
+    for (method, path), route in zip(paths, [r for r in routes if not _exempt(r)], strict=True):
+        match = await app.router.resolve(make_mocked_request(method, path))
+        assert match.route is route, (method, path)
+
+
+def _exempt(route: AbstractRoute) -> bool:
+    info = route.resource.get_info() if route.resource else {}
+    path = info.get("formatter") or info.get("path") or info.get("prefix", "")
+    return bool(path.startswith(EXEMPT_PREFIXES))
 
 
 async def test_the_app_has_state_changing_routes_to_check(web_client: TestClient[Any, Any]) -> None:
@@ -50,6 +87,13 @@ async def test_signed_in_unsafe_requests_need_the_session_token(
         headers = {"X-CSRF-Token": token} if token else {}
         reply = await web_client.request(method, path, headers=headers, allow_redirects=False)
         assert reply.status == 403, (method, path)
+        # A JSON body (what the API takes) carries no token either.
+        reply = await web_client.request(
+            method, path, json={"csrf_token": token}, headers=headers, allow_redirects=False
+        )
+        assert reply.status == 403, (method, path)
+        if path.startswith("/api/"):
+            assert (await reply.json())["error"]["code"] == "csrf_failed", (method, path)
     # Still signed in: nothing above had an effect.
     assert (await web_client.get("/dashboard", allow_redirects=False)).status == 200
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from casebook import accounts
 from casebook.demo import COORDINATOR, SPECIALIST_LA_RAZA, SPECIALIST_MERIDA
 from casebook.recording_models import Recording, RecordingConsent, RecordingTrack
+from media.recording import read_manifest
 from signaling.grants import issue_grant, sign_grant
 from tests.signaling.conftest import Participant
 from tests.signaling.sfu_bots import SfuBot
@@ -115,7 +116,11 @@ async def test_a_recorded_call_keeps_consents_and_only_the_consenting_tracks(
         == {(chair.peer_id, True, NOTICE_VERSION, "es-MX", spanish),
             (guest.peer_id, False, NOTICE_VERSION, "es-MX", spanish)}
     directory = app[SETTINGS].recordings_dir / rid
-    assert (directory / "manifest.json").is_file()
+    manifest = read_manifest(directory)
+    # The folder explains itself: tracks, their offsets, and who the publishers were.
+    assert manifest is not None and manifest.recording_id == rid
+    assert {t.publisher_id for t in manifest.tracks} == {chair.peer_id}
+    assert manifest.participants[chair.peer_id] == chair.page.user.display_name
     assert app[CALL_NAMESPACE].recording is not None
     assert await app[CALL_NAMESPACE].state.get_recording(ROOM) is None
 
