@@ -88,9 +88,10 @@ async def board_id(client: Client) -> int:
 async def test_pages_render(web_client: Client, login_as: Login) -> None:
     coordinator = await browse(web_client, login_as, demo.COORDINATOR)
     for path in ["/cases", "/queue", "/sessions", "/sessions/new", "/stats", "/cases/new"]:
-        await coordinator.get(path)
+        page = await coordinator.get(path)  # `get` also checks the status is 200
+        assert "<main" in page and 'lang="es-MX"' in page, path
     admin = await browse(web_client, login_as, demo.ADMIN)
-    await admin.get("/audit")
+    assert "<main" in await admin.get("/audit")
 
 
 async def test_referrer_submits_a_case_through_the_guided_form(
