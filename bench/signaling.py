@@ -133,6 +133,7 @@ class Clock:
     latencies: list[float] = field(default_factory=list)
     delivered: int = 0
     refused: int = 0
+    timed_out: int = 0  # acks that did not come within 30 s (counted, not fatal)
     recording: bool = True
 
     def received(self, data: dict[str, Any]) -> None:
@@ -189,12 +190,16 @@ async def connect_all(urls: list[str], n: int, clock: Clock, bare: bool) -> list
 async def send(client: Client, clock: Clock) -> None:
     note = uuid.uuid4().hex
     clock.sent[note] = time.perf_counter()
-    ack = await client.sio.call(
-        "signal",
-        {"to": client.target, "candidate": {"candidate": CANDIDATE, "sdpMid": "0",
-                                             "sdpMLineIndex": 0, "usernameFragment": note}},
-        namespace="/call", timeout=30,
-    )
+    try:
+        ack = await client.sio.call(
+            "signal",
+            {"to": client.target, "candidate": {"candidate": CANDIDATE, "sdpMid": "0",
+                                                 "sdpMLineIndex": 0, "usernameFragment": note}},
+            namespace="/call", timeout=30,
+        )
+    except socketio.exceptions.TimeoutError:
+        clock.timed_out += 1
+        return
     if not ack.get("ok"):
         clock.refused += 1
 
@@ -237,6 +242,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     refused: int
+    timed_out: int
 
     @property
     def capacity(self) -> float:
@@ -270,7 +276,7 @@ async def measure(name: str, urls: list[str], pids: list[int],
         lat = sorted(clock.latencies)
         p50 = statistics.median(lat) * 1000 if lat else float("nan")
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else float("nan")
-        return Result(name, throughput, cpu_per_kmsg, p50, p99, clock.refused)
+        return Result(name, throughput, cpu_per_kmsg, p50, p99, clock.refused, clock.timed_out)
     finally:
         await asyncio.gather(*(c.sio.disconnect() for c in clients), return_exceptions=True)
 
@@ -301,7 +307,8 @@ def run(args: argparse.Namespace) -> int:
         r = results[-1]
         print(f"{name:>14}: {r.throughput:8.0f} msg/s delivered   server "
               f"{r.cpu_per_kmsg:6.3f} CPU-s/1000 msgs ({r.capacity:7.0f} msg per CPU-s)   "
-              f"p50 {r.p50_ms:7.2f} ms   p99 {r.p99_ms:7.2f} ms   refused {r.refused}",
+              f"p50 {r.p50_ms:7.2f} ms   p99 {r.p99_ms:7.2f} ms   refused {r.refused}"
+              f"   timed out {r.timed_out}",
               flush=True)
     bare, junta = results[0], results[1]
     ratio = junta.capacity / bare.capacity

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
 from casebook.models import Center, Role, Room, RoomInvite, User, UserSession, normalize_email
 from casebook.passwords import Passwords
+from casebook.security_models import TwoFactor
 
 # Longer "passwords" are refused before hashing: nobody types them, and they cost CPU.
 MAX_PASSWORD_LENGTH = 1024
@@ -79,6 +81,43 @@ async def start_session(
     return token, row
 
 
+# Run on every signed-in request: built once (SQLAlchemy then skips rebuilding and re-keying it).
+SIGNED_IN_QUERY = (
+    select(UserSession, TwoFactor.confirmed_at.is_not(None))
+    .outerjoin(TwoFactor, TwoFactor.user_id == UserSession.user_id)
+    .where(UserSession.id == bindparam("session_id"))
+)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A live session, its user (`session.user`), and whether they confirmed a second factor."""
+
+    session: UserSession
+    two_factor_enabled: bool
+
+
+async def find_signed_in(
+    session: AsyncSession, token: str, *, idle: timedelta, now: datetime | None = None
+) -> SignedIn | None:
+    """The live session of `token` with its user and second-factor state, in one query; None
+    when unknown, ended, idle too long or the user is inactive.
+
+    A session found idle past `idle` is ended here, so it cannot come back.
+    """
+    now = now or utcnow()
+    found = (await session.execute(SIGNED_IN_QUERY, {"session_id": session_id(token)})).first()
+    if found is None:
+        return None
+    row, two_factor_enabled = found
+    if row.ended_at is not None:
+        return None
+    if now - row.last_seen_at > idle or not row.user.active:
+        row.ended_at = now
+        return None
+    return SignedIn(row, bool(two_factor_enabled))
+
+
 async def find_session(
     session: AsyncSession, token: str, *, idle: timedelta, now: datetime | None = None
 ) -> UserSession | None:
@@ -86,14 +125,8 @@ async def find_session(
 
     A session found idle past `idle` is ended here, so it cannot come back.
     """
-    now = now or utcnow()
-    row = await session.get(UserSession, session_id(token))
-    if row is None or row.ended_at is not None:
-        return None
-    if now - row.last_seen_at > idle or not row.user.active:
-        row.ended_at = now
-        return None
-    return row
+    found = await find_signed_in(session, token, idle=idle, now=now)
+    return found.session if found else None
 
 
 def touch_session(row: UserSession, now: datetime | None = None) -> bool:

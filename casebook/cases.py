@@ -12,9 +12,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    exists,
+    false,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +44,7 @@ from casebook.access import (
     can_view_case,
 )
 from casebook.case_code import format_case_code
+from casebook.case_listing import CaseSummary, Listing, listing, summary_page
 from casebook.case_models import (
     AgendaItem,
     Case,
@@ -189,16 +202,23 @@ async def read(db: AsyncSession, caller: Caller, code: str) -> CaseView:
     return view
 
 
-def visible_to(person: Person) -> Any:
-    """A SQL condition true for exactly the cases `access.can_view_case` lets `person` see."""
-    if person.role is Role.ADMIN:
+# The viewer in `visible_to`'s condition: bound at execution (`viewer_params`), so that the
+# statement of a role is built once.
+VIEWER_USER_ID = bindparam("viewer_user_id", type_=String)
+VIEWER_CENTER_ID = bindparam("viewer_center_id", type_=Integer)
+
+
+def visible_to(role: Role) -> Any:
+    """A SQL condition true for exactly the cases `access.can_view_case` lets a person of `role`
+    see, the person given at execution by `viewer_params`."""
+    if role is Role.ADMIN:
         return false()
     conditions = []
-    if person.role in CLINICAL_ROLES:
-        conditions.append(Case.referrer_user_id == person.user_id)
-    if person.role in REFERRING_CENTER_ROLES:
-        conditions.append(Case.referring_center_id == person.center_id)
-    if person.role is Role.COORDINATOR:
+    if role in CLINICAL_ROLES:
+        conditions.append(Case.referrer_user_id == VIEWER_USER_ID)
+    if role in REFERRING_CENTER_ROLES:
+        conditions.append(Case.referring_center_id == VIEWER_CENTER_ID)
+    if role is Role.COORDINATOR:
         conditions.append(Case.submitted_at.is_not(None))
     invited = exists(
         select(AgendaItem.id)
@@ -206,11 +226,11 @@ def visible_to(person: Person) -> Any:
         .where(
             AgendaItem.case_id == Case.id,
             or_(
-                ReviewSession.chair_user_id == person.user_id,
+                ReviewSession.chair_user_id == VIEWER_USER_ID,
                 exists(
                     select(SessionInvitee.user_id).where(
                         SessionInvitee.session_id == ReviewSession.id,
-                        SessionInvitee.user_id == person.user_id,
+                        SessionInvitee.user_id == VIEWER_USER_ID,
                     )
                 ),
             ),
@@ -220,11 +240,30 @@ def visible_to(person: Person) -> Any:
     return or_(*conditions)
 
 
+def viewer_params(person: Person) -> dict[str, Any]:
+    """The bound parameters of `visible_to`'s condition for `person`."""
+    return {"viewer_user_id": person.user_id, "viewer_center_id": person.center_id}
+
+
+@lru_cache(maxsize=64)
+def case_listing(role: Role, by_status: bool, by_urgency: bool, by_center: bool) -> Listing:
+    """The statements of `list_cases` for one role and set of filters (a few dozen shapes, each
+    built once); the filters' values are the parameters `status`, `urgency`, `center_id`."""
+    where = [visible_to(role)]
+    if by_status:
+        where.append(Case.status == bindparam("status", type_=String))
+    if by_urgency:
+        where.append(Case.urgency == bindparam("urgency", type_=String))
+    if by_center:
+        where.append(Case.referring_center_id == bindparam("center_id", type_=Integer))
+    return listing(where, [Case.id.desc()])
+
+
 @dataclass(frozen=True)
 class CasePage:
     """One page of a case listing."""
 
-    cases: list[Case]
+    cases: list[CaseSummary]
     total: int
     page: int
     page_size: int
@@ -241,22 +280,16 @@ async def list_cases(
     page_size: int = 20,
 ) -> CasePage:
     """The cases the caller may see, newest first, filtered; audited (`case.list`, the codes)."""
-    where = [visible_to(caller.person)]
-    if status is not None:
-        where.append(Case.status == status.value)
-    if urgency is not None:
-        where.append(Case.urgency == urgency.value)
-    if center_id is not None:
-        where.append(Case.referring_center_id == center_id)
-    total = await db.scalar(select(func.count()).select_from(Case).where(*where)) or 0
-    query = (
-        select(Case)
-        .where(*where)
-        .order_by(Case.id.desc())
-        .limit(page_size)
-        .offset((page - 1) * page_size)
+    statements = case_listing(
+        caller.role, status is not None, urgency is not None, center_id is not None
     )
-    cases = list((await db.scalars(query)).all())
+    params = {
+        **viewer_params(caller.person),
+        "status": status.value if status is not None else None,
+        "urgency": urgency.value if urgency is not None else None,
+        "center_id": center_id,
+    }
+    cases, total = await summary_page(db, statements, params, page=page, page_size=page_size)
     await audit.record(
         db,
         "case.list",

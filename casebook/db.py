@@ -40,3 +40,12 @@ def create_engine(url: str = DEFAULT_URL, **kwargs: Any) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def autocommit_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions without BEGIN/COMMIT round trips: each statement is its own transaction.
+
+    For requests that read and then append at most one row (a listing and its audit event): the
+    reply is sent only after that row is committed, as with one transaction, in fewer trips.
+    """
+    return session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import audit, cases
-from casebook.access import OPINION_ROLES, can_add_opinion
+from casebook.access import OPINION_ROLES, AgendaSession, can_add_opinion
 from casebook.case_models import Opinion, Recommendation, RecommendationSignatory
 from casebook.cases import Caller, CaseView
 from casebook.errors import CasebookError
@@ -91,6 +91,15 @@ async def issue(
     await db.flush()
     await _record(db, caller, "recommendation.issued", recommendation, view)
     return recommendation
+
+
+async def signatory_choices(db: AsyncSession, session: AgendaSession) -> list[User]:
+    """Who may co-sign the chair's nota: the session's active consultants (not the chair)."""
+    ids = set(session.invitee_user_ids) - {session.chair_user_id}
+    if not ids:
+        return []
+    users = await db.scalars(select(User).where(User.id.in_(ids)).order_by(User.display_name))
+    return [u for u in users.unique().all() if u.active and Role(u.role) in OPINION_ROLES]
 
 
 async def recommendation_of(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import audit
+from casebook.case_listing import CaseSummary, listing, summary_page
 from casebook.case_models import Case
 from casebook.cases import Caller
 from casebook.models import Role
@@ -32,7 +33,7 @@ QUEUE_STATUSES: tuple[CaseStatus, ...] = (
 class QueueRow:
     """A queued case with its place in time."""
 
-    case: Case
+    case: CaseSummary
     entry: QueueEntry
 
 
@@ -46,13 +47,16 @@ class QueuePage:
     page_size: int
 
 
-def queue_query(statuses: tuple[CaseStatus, ...] = QUEUE_STATUSES) -> Select[Case]:
-    """The queue's SELECT: `triage.QUEUE_ORDER_BY`, on the indexed rank column."""
-    return (
-        select(Case)
-        .where(Case.status.in_([s.value for s in statuses]), Case.submitted_at.is_not(None))
-        .order_by(Case.urgency_rank, Case.submitted_at, Case.id)
-    )
+# `triage.QUEUE_ORDER_BY`, on the indexed rank column.
+QUEUE_ORDER = (Case.urgency_rank, Case.submitted_at, Case.id)
+
+
+def queue_conditions(statuses: tuple[CaseStatus, ...] = QUEUE_STATUSES) -> list[Any]:
+    """The queue's WHERE: waiting statuses, submitted (what the `ix_cases_waiting` index holds)."""
+    return [Case.status.in_([s.value for s in statuses]), Case.submitted_at.is_not(None)]
+
+
+QUEUE_LISTING = listing(queue_conditions(), QUEUE_ORDER)
 
 
 async def coordinator_queue(
@@ -67,10 +71,7 @@ async def coordinator_queue(
     """One page of the queue for a coordinator, audited as a read of the listed cases."""
     if caller.role is not Role.COORDINATOR:
         raise WorkflowError("not_allowed", "Only coordinators work the queue.")
-    base = queue_query()
-    # Counting needs no order (PostgreSQL would sort every waiting case just to count them).
-    total = await db.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
-    cases = list((await db.scalars(base.limit(page_size).offset((page - 1) * page_size))).all())
+    cases, total = await summary_page(db, QUEUE_LISTING, {}, page=page, page_size=page_size)
     # submitted_at is never NULL here (the query filters on it).
     items = {c.id: QueueItem(c.id, Urgency(c.urgency), c.submitted_at or now) for c in cases}
     by_id = {c.id: c for c in cases}

@@ -8,6 +8,10 @@ The SFU forwards encoded frames and never decodes to re-encode per viewer:
 - `published_track.PublishedTrack`: one published track fanned out to its subscribers.
 - `forwarder.Forwarder`: the pure forwarding rules (keyframe gating, keyframe-request
   throttling, timestamp rebasing, pause/resume, slow-subscriber recovery).
-- `aiortc_tap`: the only module touching aiortc internals (pinned to aiortc 1.16.0).
+- `aiortc_tap`: the only module touching aiortc internals (pinned to aiortc 1.16.0): the
+  receiver tap, and `DirectRtpSender`, which sends each subscriber's packets synchronously from
+  the tap (payloads packetized once per track, shared by every subscriber).
+- `rtp_stamper.RtpStamper`: the pure per-subscriber RTP part of that send path (headers,
+  sequence numbers, header extensions, NACK history with RTX).
 - `codecs`, `keyframes`, `timestamps`, `frames`, `events`, `errors`: small helpers and types.
 """

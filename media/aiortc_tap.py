@@ -15,20 +15,24 @@ import fractions
 import logging
 import random
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol, cast
 
 import aiortc
 import av
 from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs import is_rtx
 from aiortc.codecs.base import Encoder
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import RtpPacket
 
 from media.frames import EncodedFrame
 from media.keyframes import is_keyframe
+from media.rtp_stamper import RtpStamper, StreamParameters, now_ntp
 from media.sequence import LatePacketFilter, uint16_newer
 
 logger = logging.getLogger(__name__)
@@ -38,6 +42,17 @@ PINNED_AIORTC_VERSION = "1.16.0"
 # Name-mangled private attributes (class-private `__x` becomes `_Class__x`).
 _RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _SENDER_ENCODER = "_RTCRtpSender__encoder"
+# The counters a sender's RTCP sender reports are built from (`RTCRtpSender._run_rtcp`).
+_SENDER_NTP_TIMESTAMP = "_RTCRtpSender__ntp_timestamp"
+_SENDER_RTP_TIMESTAMP = "_RTCRtpSender__rtp_timestamp"
+_SENDER_OCTET_COUNT = "_RTCRtpSender__octet_count"
+_SENDER_PACKET_COUNT = "_RTCRtpSender__packet_count"
+
+MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+# A subscriber whose socket has this much unsent data queued is not keeping up: its frames are
+# dropped (and it resumes from a keyframe) rather than buffered without bound.
+MAX_UNSENT_BYTES = 1 << 20
 
 VP8_PICTURE_ID_MODULO = 1 << 15
 
@@ -279,13 +294,138 @@ def sender_encoder(sender: RTCRtpSender) -> object:
     return getattr(sender, _SENDER_ENCODER)
 
 
-class ForwardedTrack(MediaStreamTrack):
-    """A track whose `recv()` yields encoded frames as `av.Packet`s, which a sender only packs.
+def stream_parameters(sender: RTCRtpSender, parameters: RTCRtpSendParameters) -> StreamParameters:
+    """The RTP stream a sender was told to send: payload types, SSRCs, mid and extension ids."""
+    codec = parameters.codecs[0]
+    rtx_payload_type = next(
+        (
+            c.payloadType
+            for c in parameters.codecs
+            if is_rtx(c) and c.parameters.get("apt") == codec.payloadType
+        ),
+        None,
+    )
+    extension_ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
+    if codec.payloadType is None:
+        raise ValueError("a negotiated codec has a payload type")
+    return StreamParameters(
+        payload_type=codec.payloadType,
+        ssrc=sender._ssrc,
+        mid=parameters.muxId or None,
+        mid_extension_id=extension_ids.get(MID_URI),
+        abs_send_time_extension_id=extension_ids.get(ABS_SEND_TIME_URI),
+        rtx_payload_type=rtx_payload_type,
+        rtx_ssrc=sender._rtx_ssrc,
+    )
 
-    Frames wait in a bounded queue: when a subscriber's sender falls behind, the backlog is
-    discarded (stale media is worse than a skip) and `push` says so, so the caller can ask for
-    a keyframe and hold back delta frames until it arrives. `on_start` runs when the sender first
-    asks for a frame, that is once the subscriber's connection is up.
+
+class DirectRtpSender:
+    """Sends a subscriber's frames on an `RTCRtpSender`'s transport without its RTP loop.
+
+    aiortc's sender pulls one frame at a time from its track in a coroutine, then builds,
+    serializes and sends every packet through three layers of coroutines: per subscriber, per
+    packet. Here the payloads are packetized once per published track and each subscriber only
+    gets its header stamped (`RtpStamper`), SRTP-protected and handed to the socket, all
+    synchronously from the publisher's receive path. The sender itself still runs RTCP (sender
+    reports from the counters kept here, receiver reports, PLI/FIR) and answers NACKs, from our
+    history. Attach before negotiation: the stream parameters are captured from `send()`.
+    """
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        self._sender = sender
+        self.stamper: RtpStamper | None = None
+        self.retransmissions = 0
+        original_send = sender.send
+
+        async def send(parameters: RTCRtpSendParameters) -> None:
+            if self.stamper is None:
+                self.stamper = RtpStamper(stream_parameters(sender, parameters))
+            await original_send(parameters)
+
+        async def retransmit(sequence_number: int) -> None:
+            self._retransmit(sequence_number)
+
+        # Instance attributes shadow the class's methods for this sender only.
+        sender.send = send  # type: ignore[method-assign]
+        sender._retransmit = retransmit  # type: ignore[method-assign]
+
+    @property
+    def ready(self) -> bool:
+        """Whether the sender has been started (negotiated), so frames can be stamped."""
+        return self.stamper is not None
+
+    def send_frame(self, payloads: list[bytes], timestamp: int) -> bool:
+        """Send one frame's packets; False if the subscriber's socket is backed up (dropped).
+
+        A connection that is not (or no longer) up swallows the frame: the sender's own end
+        (track stopped, connection closed) is handled by the caller.
+        """
+        stamper = self.stamper
+        if stamper is None:
+            return True
+        wire = _wire(self._sender)
+        if wire is None:
+            return True
+        protect, transport, address = wire
+        if transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
+            return False
+        ntp = now_ntp()
+        for packet in stamper.stamp(payloads, timestamp, ntp):
+            transport.sendto(protect(packet), address)
+        sender = self._sender
+        setattr(sender, _SENDER_NTP_TIMESTAMP, ntp)
+        setattr(sender, _SENDER_RTP_TIMESTAMP, stamper.last_timestamp)
+        setattr(sender, _SENDER_OCTET_COUNT, stamper.octets_sent)
+        setattr(sender, _SENDER_PACKET_COUNT, stamper.packets_sent)
+        return True
+
+    def _retransmit(self, sequence_number: int) -> None:
+        if self.stamper is None:
+            return
+        packet = self.stamper.retransmission(sequence_number, now_ntp())
+        wire = _wire(self._sender)
+        if packet is not None and wire is not None:
+            protect, transport, address = wire
+            self.retransmissions += 1
+            transport.sendto(protect(packet), address)
+
+
+class _Socket(Protocol):
+    """What we use of the asyncio datagram transport under an ICE candidate pair."""
+
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> None: ...
+
+    def get_write_buffer_size(self) -> int: ...
+
+
+def _wire(sender: RTCRtpSender) -> tuple[Callable[[bytes], bytes], _Socket, tuple[str, int]] | None:
+    """SRTP protection and the UDP socket a sender's packets leave by, if connected.
+
+    This is `RTCDtlsTransport._send_rtp` → `RTCIceTransport._send` → aioice `Connection.sendto`
+    without the coroutines: the DTLS transport's SRTP session, the ICE connection's nominated
+    pair for component 1, and that pair's datagram transport.
+    """
+    dtls = sender.transport
+    if dtls is None or dtls._state != DtlsState.CONNECTED:
+        return None
+    pair = dtls.transport._connection._nominated.get(1)
+    if pair is None:
+        return None
+    # asyncio's selector datagram transport has the write-buffer size its typing leaves out.
+    socket = cast(_Socket, pair.protocol.transport)
+    return dtls._tx_srtp.protect, socket, pair.remote_addr
+
+
+class ForwardedTrack(MediaStreamTrack):
+    """A subscriber's copy of a published track, read by the subscriber's sender.
+
+    With a `DirectRtpSender` (what the SFU uses), frames are sent as they come in, through
+    `send`; `recv()` only tells us the sender started and then waits for the end. Without one,
+    `recv()` yields encoded frames as `av.Packet`s, which the sender only packs: frames wait in a
+    bounded queue, and when the sender falls behind, the backlog is discarded (stale media is
+    worse than a skip) and `push` says so, so the caller can ask for a keyframe and hold back
+    delta frames until it arrives. Either way `on_start` runs when the sender first asks for a
+    frame, that is once the subscriber's connection is up.
     """
 
     def __init__(
@@ -306,8 +446,30 @@ class ForwardedTrack(MediaStreamTrack):
         self.started = False
         self._time_base = fractions.Fraction(1, clock_rate)
         self._queue: asyncio.Queue[EncodedFrame | None] = asyncio.Queue(max_frames)
+        self.direct: DirectRtpSender | None = None
         self.frames_sent = 0
         self.frames_dropped = 0
+
+    @property
+    def sends_directly(self) -> bool:
+        """Whether frames go out through `send` (payloads) rather than `push` (the queue)."""
+        return self.direct is not None and self.direct.ready
+
+    def send(self, payloads: list[bytes], timestamp: int) -> bool:
+        """Send one packetized frame now; False when the subscriber is backed up (dropped)."""
+        if self.readyState != "live" or self.direct is None:
+            return True
+        try:
+            sent = self.direct.send_frame(payloads, timestamp)
+        except Exception:
+            # One subscriber's failure (SRTP, say) must not cost the others their frame.
+            logger.exception("direct_send_failed track=%s", self.id)
+            return True
+        if not sent:
+            self.frames_dropped += 1
+            return False
+        self.frames_sent += 1
+        return True
 
     def push(self, frame: EncodedFrame) -> bool:
         """Queue a frame; False when the queue was full and its backlog was discarded."""
@@ -330,7 +492,7 @@ class ForwardedTrack(MediaStreamTrack):
             self.started = True
             if self._on_start is not None:
                 self._on_start()
-        frame = await self._queue.get()
+        frame = await self._queue.get()  # only None (stop) once frames are sent directly
         if frame is None:
             raise MediaStreamError
         packet = av.Packet(frame.data)

@@ -6,6 +6,8 @@ Every `MediaNode` method is a JSON POST under `/v1/` (`create_room`, `publish`, 
 the shared secret as `Authorization: Bearer <JUNTA_MEDIA_SECRET>`; failures are
 `{"error": {"code", "message"}}` with a 4xx status (5xx only for a bug), never a traceback.
 `GET /healthz` (no secret: it only counts) reports the node's load.
+With `JUNTA_REDIS_URL` the node also registers itself there with its load (media/registration.py)
+for web processes that place rooms on several nodes, and unregisters on shutdown.
 
 Media events (TrackPublished/TrackUnpublished) stream over a websocket at `/events`, one JSON
 text message per event. A websocket rather than long-polling: events are rare but each one makes
@@ -31,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from media.errors import MediaError
 from media.events import MediaEvent
 from media.node import LocalMediaNode, MediaNode
+from media.registration import Registration
 from media.settings import MediaSettings
 from media.wire import (
     API_PREFIX,
@@ -68,6 +71,7 @@ _STATUS_BY_CODE = {
 _NODE: web.AppKey[MediaNode] = web.AppKey("node")
 _EVENTS: web.AppKey[EventHub] = web.AppKey("events")
 _SECRET_DIGEST: web.AppKey[bytes] = web.AppKey("secret_digest")
+_REGISTRATION: web.AppKey[Registration] = web.AppKey("registration")
 
 _Id = Field(min_length=1, max_length=128)
 _Sdp = Field(min_length=1, max_length=MAX_BODY_BYTES)
@@ -173,6 +177,13 @@ def create_app(
     app[_NODE] = node
     app[_EVENTS] = events
     app[_SECRET_DIGEST] = _digest(settings.secret)
+    if settings.redis_url is not None:
+        registration = Registration(
+            node, redis_url=settings.redis_url, prefix=settings.redis_prefix,
+            url=settings.public_url, ttl=settings.node_ttl,
+        )
+        app[_REGISTRATION] = registration
+        app.on_startup.append(_register)
     app.router.add_get(HEALTH_PATH, _healthz)
     app.router.add_get(EVENTS_PATH, _events)
     for name, handler in _HANDLERS.items():
@@ -192,7 +203,15 @@ def run(settings: MediaSettings) -> None:
     )
 
 
+async def _register(app: web.Application) -> None:
+    app[_REGISTRATION].start()
+
+
 async def _shutdown(app: web.Application) -> None:
+    # Unregister first: web processes move its rooms at once instead of after the TTL.
+    registration = app.get(_REGISTRATION)
+    if registration is not None:
+        await registration.stop()
     app[_EVENTS].close()
     close = getattr(app[_NODE], "close", None)
     if close is not None:

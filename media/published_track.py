@@ -1,7 +1,9 @@
 """A published track on the SFU: its receiver tap, its forwarder and one output per subscriber.
 
 This is the thin edge around `Forwarder`: it turns tapped frames and subscriber feedback into
-forwarder events, and carries out the actions (queue a frame, send a PLI to the publisher).
+forwarder events, and carries out the actions (send a frame, send a PLI to the publisher).
+A frame is packetized once and its payloads sent to every subscriber that gets it, in the tap's
+callback: no queue or task switch per subscriber (see `aiortc_tap.DirectRtpSender`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from typing import Protocol
 from aiortc import RTCRtpReceiver, RTCRtpSender
 
 from media.aiortc_tap import (
+    DirectRtpSender,
     ForwardedTrack,
     ReceiverTap,
     install_packetizer,
+    packetizer_for,
     watch_keyframe_requests,
 )
 from media.forwarder import Action, Deliver, Forwarder, Kind, RequestKeyframe
@@ -78,6 +82,10 @@ class PublishedTrack:
         self._paused_before_start: set[str] = set()
         self._closed = False
         self._sinks: list[FrameSink] = []
+        # Each frame is packetized once for every subscriber (one VP8 picture id sequence per
+        # track: a subscriber that skipped frames sees a gap, which receivers accept).
+        self._packetizer = packetizer_for(info.codec)
+        self._packetized: tuple[bytes, list[bytes]] | None = None
         self.receiver = receiver
         self.tap = ReceiverTap(
             receiver,
@@ -130,9 +138,15 @@ class PublishedTrack:
             self.forwarder.pause(subscriber_id)
 
     def attach_sender(self, subscriber_id: str, sender: RTCRtpSender) -> None:
-        """Make a subscriber's sender packetize instead of encode, and route its PLIs to us."""
+        """Send a subscriber's frames through its sender directly, and route its PLIs to us.
+
+        The packetizer is a safety net: the sender's own loop never gets a frame to encode.
+        """
         install_packetizer(sender, self.info.codec)
         watch_keyframe_requests(sender, lambda: self.on_keyframe_request(subscriber_id))
+        output = self._outputs.get(subscriber_id)
+        if output is not None:
+            output.direct = DirectRtpSender(sender)
 
     def remove_subscriber(self, subscriber_id: str) -> None:
         """Stop forwarding to a subscriber and end its track."""
@@ -201,11 +215,26 @@ class PublishedTrack:
                 # A failing recorder must not stop forwarding to the participants.
                 logger.exception("frame_sink_failed track=%s", self.info.track_id)
 
+    def _payloads(self, frame: EncodedFrame) -> list[bytes]:
+        # Every subscriber's Deliver carries the same data object; packetize it once.
+        cached = self._packetized
+        if cached is not None and cached[0] is frame.data:
+            return cached[1]
+        payloads = self._packetizer.packetize(frame.data)
+        self._packetized = (frame.data, payloads)
+        return payloads
+
     def _run(self, actions: list[Action]) -> None:
         for action in actions:
             if isinstance(action, Deliver):
                 output = self._outputs.get(action.subscriber_id)
-                if output is not None and not output.push(action.frame):
+                if output is None:
+                    continue
+                if output.sends_directly:
+                    delivered = output.send(self._payloads(action.frame), action.frame.timestamp)
+                else:
+                    delivered = output.push(action.frame)
+                if not delivered:
                     logger.info(
                         "subscriber_backlog_dropped track=%s subscriber=%s",
                         self.info.track_id,

@@ -41,9 +41,23 @@ class MediaSettings:
     stun_urls: tuple[str, ...] = ()
     # The storage root recordings are written under (the web process's JUNTA_RECORDINGS_DIR).
     recordings_dir: Path = DEFAULT_RECORDINGS_DIR
+    # With Redis the node registers itself there (media/registration.py) and web processes
+    # place rooms on the least loaded node; `advertise_url` is how they reach this one.
+    redis_url: str | None = None
+    redis_prefix: str = "junta:"
+    advertise_url: str | None = None
+    node_ttl: float = 3.0
 
     def __post_init__(self) -> None:
         check_secret(self.secret)
+        if self.advertise_url is not None and not self.advertise_url.startswith(
+            ("http://", "https://")
+        ):
+            raise MediaSettingsError("JUNTA_MEDIA_ADVERTISE_URL must start with http:// or https://")
+        if not 1.0 <= self.node_ttl <= 60.0:
+            raise MediaSettingsError(
+                f"JUNTA_MEDIA_NODE_TTL must be between 1 and 60 seconds: {self.node_ttl}"
+            )
         for url in self.stun_urls:
             if not url.startswith(("stun:", "stuns:")):
                 raise MediaSettingsError(f"JUNTA_STUN_URLS: {url!r} does not start with stun:")
@@ -81,4 +95,24 @@ class MediaSettings:
             recordings_dir=Path(
                 env.get("JUNTA_RECORDINGS_DIR", "").strip() or DEFAULT_RECORDINGS_DIR
             ),
+            redis_url=env.get("JUNTA_REDIS_URL", "").strip() or None,
+            redis_prefix=env.get("JUNTA_REDIS_PREFIX", "").strip() or "junta:",
+            advertise_url=env.get("JUNTA_MEDIA_ADVERTISE_URL", "").strip() or None,
+            node_ttl=_seconds(env, "JUNTA_MEDIA_NODE_TTL", 3.0),
         )
+
+    @property
+    def public_url(self) -> str:
+        """How web processes reach this node's API (`JUNTA_MEDIA_ADVERTISE_URL`, else where it
+        listens)."""
+        return self.advertise_url or f"http://{self.host}:{self.port}"
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise MediaSettingsError(f"{name} must be a number of seconds, got {raw!r}") from None

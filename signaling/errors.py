@@ -19,6 +19,7 @@ ErrorCode = Literal[
     "forbidden",
     "rate_limited",
     "internal",
+    "unavailable",
     "media_unavailable",
     "not_sfu",
     "media_error",

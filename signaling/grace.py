@@ -37,6 +37,8 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
+from .roomstate_redis import reaching_redis
+
 log = logging.getLogger("junta.signaling.grace")
 
 # (room, peer_id, sid) of a socket whose grace ran out, whose process died, or that came back.
@@ -250,17 +252,20 @@ class RedisGraces(Graces):
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="junta-graces")
 
+    @reaching_redis
     async def held(self, room: str, peer_id: str, sid: str) -> None:
         member = _member(room, peer_id)
         self._held[member] = sid
         await self._redis.hset(self._held_key(self.process_id), member, sid)
 
+    @reaching_redis
     async def released(self, room: str, peer_id: str, sid: str) -> None:
         member = _member(room, peer_id)
         if self._held.get(member) == sid:
             del self._held[member]
         await self._release(keys=[self._held_key(self.process_id)], args=[member, sid])
 
+    @reaching_redis
     async def begin(self, room: str, peer_id: str, sid: str, seconds: float) -> None:
         member = _member(room, peer_id)
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -268,6 +273,7 @@ class RedisGraces(Graces):
             pipe.hset(self._key("grace", "sid"), member, sid)
             await pipe.execute()
 
+    @reaching_redis
     async def cancel(self, room: str, peer_id: str) -> None:
         member = _member(room, peer_id)
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -49,14 +49,26 @@ class TrackChange:
     published: bool
 
 
-TrackListener = Callable[[TrackChange], None]
+@dataclass(frozen=True, slots=True)
+class RoomMoved:
+    """The room's media node died and the room was re-created on another one: every
+    participant must publish and subscribe again there. `first` is true in the one process
+    that made the move (which ends what cannot follow, such as the room's recording)."""
+
+    room_id: str
+    first: bool
+
+
+MediaChange = TrackChange | RoomMoved
+TrackListener = Callable[[MediaChange], None]
 
 
 class MediaPort(Protocol):
     """A media node as signaling drives it. Refusals raise `MediaRefused`."""
 
     def listen(self, listener: TrackListener) -> None:
-        """Call `listener` (synchronously, on the event loop) on every track change."""
+        """Call `listener` (synchronously, on the event loop) on every track change, and when
+        a room moves to another node (`RoomMoved`, from a fleet of nodes only)."""
         ...
 
     async def create_room(self, room_id: str) -> None:

@@ -79,6 +79,12 @@ class RecordingPort(Protocol):
         of those recorded to their display names."""
         ...
 
+    async def interrupted(
+        self, room: str, recording_id: str, participants: dict[str, str]
+    ) -> None:
+        """The recorder died with its media node: keep what it wrote, marked interrupted."""
+        ...
+
 
 class Consent(BaseModel):
     """A participant's current answer for one recording."""

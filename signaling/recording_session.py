@@ -50,6 +50,8 @@ class RecordingSessions:
         self._clock = clock
         # Start, stop and the hooks of one room run one at a time in this process.
         self._locks: dict[str, asyncio.Lock] = {}
+        sfu.on_room_moved(self.media_lost)
+        self._closing: set[asyncio.Task[None]] = set()  # records being closed after a loss
 
     def _lock(self, room: str) -> asyncio.Lock:
         return self._locks.setdefault(room, asyncio.Lock())
@@ -188,6 +190,32 @@ class RecordingSessions:
             # A failure is logged; nobody is left to retry, so the record goes as it is.
             with contextlib.suppress(SignalingError):
                 await self._stop(port, room, info, reason=reason, by=None)
+
+    async def media_lost(self, room: str, first: bool) -> None:
+        """The room's media node died, and its recorder with it: the recording ends as
+        interrupted with what was written, and the room shows it stopped. Only the process
+        that moved the room (`first`) does it, once."""
+        port = self.port
+        if port is None or not first:
+            return
+        async with self._lock(room):
+            info = await self.state.get_recording(room)
+            if info is None or await self.state.end_recording(room, info.id) is None:
+                return
+            log.warning("signaling.recording.interrupted room=%s recording=%s reason=media_lost",
+                        room, info.id)
+            await self._broadcast(room, None)
+        # Putting the files together takes a while: the call must not wait for it.
+        task = asyncio.ensure_future(self._close_interrupted(port, room, info))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _close_interrupted(self, port: RecordingPort, room: str, info: RecordingInfo) -> None:
+        try:
+            await port.interrupted(room, info.id, participants(info))
+        except RecordingRefused as exc:
+            log.error("signaling.recording.interrupt_failed room=%s recording=%s code=%s", room,
+                      info.id, exc.code)
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -32,6 +32,11 @@ class PeerRecord(BaseModel):
     token_id: str  # barred when the peer is removed or refused
 
 
+class StateUnavailable(Exception):
+    """The shared state could not be reached in time (Redis down or overloaded): the event is
+    refused with `unavailable`, which the client may retry; nothing about it is a bug."""
+
+
 class RoomState(ABC):
     @abstractmethod
     async def get_peer(self, room: str, peer_id: str) -> PeerRecord | None:
@@ -115,6 +120,26 @@ class RoomState(ABC):
     @abstractmethod
     async def end_recording(self, room: str, recording_id: str) -> RecordingInfo | None:
         """Forget recording `recording_id` if it is the room's; what it was, else None."""
+
+    # --- the media node a room is placed on (web/media_fleet.py) ---------------------------
+    # Not abstract: a backend written before placement existed still works without a fleet.
+
+    async def get_media_node(self, room: str) -> str | None:
+        """The id of the media node the room is placed on, or None."""
+        raise NotImplementedError
+
+    async def claim_media_node(self, room: str, node_id: str) -> str:
+        """Place the room on `node_id` unless it is placed already; the node it is on now."""
+        raise NotImplementedError
+
+    async def move_media_node(self, room: str, dead_node: str, node_id: str) -> bool:
+        """Re-place the room from `dead_node` (or from nowhere) onto `node_id`; False, with no
+        change, when another process moved it first."""
+        raise NotImplementedError
+
+    async def release_media_node(self, room: str, node_id: str) -> None:
+        """Forget the room's placement if it is still on `node_id` (the room closed)."""
+        raise NotImplementedError
 
 
 @dataclass
@@ -247,3 +272,28 @@ class MemoryRoomState(RoomState):
         if info is None or info.id != recording_id:
             return None
         return self._recordings.pop(room)
+
+    # --- the media node a room is placed on -----------------------------------------------
+
+    def _placements(self) -> dict[str, str]:
+        # Created on first use, so placement needs nothing of the constructor.
+        placements: dict[str, str] = vars(self).setdefault("_media_nodes", {})
+        return placements
+
+    async def get_media_node(self, room: str) -> str | None:
+        return self._placements().get(room)
+
+    async def claim_media_node(self, room: str, node_id: str) -> str:
+        return self._placements().setdefault(room, node_id)
+
+    async def move_media_node(self, room: str, dead_node: str, node_id: str) -> bool:
+        placements = self._placements()
+        if placements.get(room, dead_node) != dead_node:
+            return False
+        placements[room] = node_id
+        return True
+
+    async def release_media_node(self, room: str, node_id: str) -> None:
+        placements = self._placements()
+        if placements.get(room) == node_id:
+            del placements[room]

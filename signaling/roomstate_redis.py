@@ -22,18 +22,40 @@ hence the generous default.
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel
+from redis.exceptions import RedisError
 
 from .protocol import CHAT_HISTORY, ChatMessage
 from .recording import Consent, RecordingInfo
-from .roomstate import PeerRecord, RoomState
+from .roomstate import PeerRecord, RoomState, StateUnavailable
 from .topology import Mode
 
 ROOM_TTL = 24 * 3600
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def reaching_redis(
+    method: Callable[_P, Coroutine[Any, Any, _R]],
+) -> Callable[_P, Coroutine[Any, Any, _R]]:
+    """Turn a Redis outage (refused, timed out, no free pooled connection) into
+    `StateUnavailable`, so callers tell it from a bug without knowing about Redis."""
+
+    @functools.wraps(method)
+    async def reached(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return await method(*args, **kwargs)
+        except (RedisError, OSError) as exc:
+            raise StateUnavailable(type(exc).__name__) from exc
+
+    return reached
 _KEYS = ("peers", "order", "chat", "bars", "mode", "agenda")
 
 # Every write script gets the keys in _KEYS order and the TTL as ARGV[1].
@@ -242,20 +264,24 @@ class RedisRoomState(RoomState):
     def _key(self, room: str, name: str) -> str:
         return f"{self.prefix}room:{{{room}}}:{name}"
 
+    @reaching_redis
     async def get_peer(self, room: str, peer_id: str) -> PeerRecord | None:
         raw = await self._redis.hget(self._key(room, "peers"), peer_id)
         return PeerRecord.model_validate_json(raw) if raw is not None else None
 
+    @reaching_redis
     async def list_peers(self, room: str) -> list[PeerRecord]:
         raws = await self._list_peers(keys=self.keys(room))
         # An id without a record would only follow a partial expiry; skip it rather than fail.
         return [PeerRecord.model_validate_json(raw) for raw in raws if raw is not None]
 
+    @reaching_redis
     async def put_peer(self, room: str, record: PeerRecord) -> None:
         await self._put_peer(
             keys=self.keys(room), args=[self.room_ttl, record.peer.peer_id, _json(record)]
         )
 
+    @reaching_redis
     async def update_peer(
         self, room: str, peer_id: str, *, state: dict[str, Any] | None = None,
         connected: bool | None = None, admitted: bool | None = None, if_sid: str | None = None,
@@ -274,6 +300,7 @@ class RedisRoomState(RoomState):
         )
         return PeerRecord.model_validate_json(raw) if raw is not None else None
 
+    @reaching_redis
     async def remove_peer(
         self, room: str, peer_id: str, *, if_disconnected_sid: str | None = None
     ) -> PeerRecord | None:
@@ -284,33 +311,41 @@ class RedisRoomState(RoomState):
         )
         return PeerRecord.model_validate_json(raw) if raw is not None else None
 
+    @reaching_redis
     async def add_chat(self, room: str, message: ChatMessage) -> None:
         await self._add_chat(
             keys=self.keys(room), args=[self.room_ttl, _json(message), CHAT_HISTORY]
         )
 
+    @reaching_redis
     async def chat_history(self, room: str) -> list[ChatMessage]:
         raws = await self._redis.lrange(self._key(room, "chat"), 0, -1)
         return [ChatMessage.model_validate_json(raw) for raw in raws]
 
+    @reaching_redis
     async def bar(self, room: str, key: str, until: float) -> None:
         await self._bar(keys=self.keys(room), args=[self.room_ttl, key, repr(float(until))])
 
+    @reaching_redis
     async def is_barred(self, room: str, key: str, now: float) -> bool:
         raw = await self._redis.hget(self._key(room, "bars"), key)
         return raw is not None and float(_text(raw)) > now
 
+    @reaching_redis
     async def get_mode(self, room: str) -> Mode:
         raw = await self._redis.get(self._key(room, "mode"))
         return "sfu" if raw is not None and _text(raw) == "sfu" else "p2p"
 
+    @reaching_redis
     async def set_mode(self, room: str, mode: Mode) -> None:
         await self._set_mode(keys=self.keys(room), args=[self.room_ttl, mode])
 
+    @reaching_redis
     async def get_agenda(self, room: str) -> int | None:
         raw = await self._redis.get(self._key(room, "agenda"))
         return int(_text(raw)) if raw is not None else None
 
+    @reaching_redis
     async def set_agenda(self, room: str, item: int) -> bool:
         return bool(await self._set_agenda(keys=self.keys(room), args=[self.room_ttl, item]))
 
@@ -318,10 +353,12 @@ class RedisRoomState(RoomState):
         """The keys of the room's recording (recording, consents), outside `keys(room)`."""
         return [self._key(room, "recording"), self._key(room, "consents")]
 
+    @reaching_redis
     async def get_recording(self, room: str) -> RecordingInfo | None:
         return _recording(await self._get_recording(keys=self.recording_keys(room),
                                                     args=[self.room_ttl]))
 
+    @reaching_redis
     async def start_recording(self, room: str, info: RecordingInfo) -> bool:
         raw = await self._start_recording(
             keys=self.recording_keys(room),
@@ -329,6 +366,7 @@ class RedisRoomState(RoomState):
         )
         return raw is not None
 
+    @reaching_redis
     async def set_consent(
         self, room: str, recording_id: str, peer_id: str, consent: Consent
     ) -> RecordingInfo | None:
@@ -337,7 +375,57 @@ class RedisRoomState(RoomState):
             args=[self.room_ttl, recording_id, peer_id, _json(consent)],
         ))
 
+    @reaching_redis
     async def end_recording(self, room: str, recording_id: str) -> RecordingInfo | None:
         return _recording(await self._end_recording(
             keys=self.recording_keys(room), args=[self.room_ttl, recording_id]
         ))
+
+    # --- the media node a room is placed on: <prefix>room:{r}:media, a node id ------------
+    # Scripts made on use (a Script only hashes its text), so placement touches no constructor.
+
+    def _media_key(self, room: str) -> str:
+        return self._key(room, "media")
+
+    async def get_media_node(self, room: str) -> str | None:
+        raw = await self._redis.get(self._media_key(room))
+        return _text(raw) if raw is not None else None
+
+    async def claim_media_node(self, room: str, node_id: str) -> str:
+        script = self._redis.register_script(_CLAIM_MEDIA)
+        return _text(await script(keys=[self._media_key(room)], args=[self.room_ttl, node_id]))
+
+    async def move_media_node(self, room: str, dead_node: str, node_id: str) -> bool:
+        script = self._redis.register_script(_MOVE_MEDIA)
+        return bool(await script(keys=[self._media_key(room)],
+                                 args=[self.room_ttl, dead_node, node_id]))
+
+    async def release_media_node(self, room: str, node_id: str) -> None:
+        script = self._redis.register_script(_RELEASE_MEDIA)
+        await script(keys=[self._media_key(room)], args=[node_id])
+
+
+# ARGV: ttl, node_id. SET NX that also returns the owner when there is one already.
+_CLAIM_MEDIA = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  return current
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[1])
+return ARGV[2]
+"""
+
+# ARGV: ttl, dead node id, new node id. Compare-and-set: one process moves a room, once.
+_MOVE_MEDIA = """
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[1])
+return 1
+"""
+
+# ARGV: node id.
+_RELEASE_MEDIA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""

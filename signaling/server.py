@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 import socketio
 from pydantic import BaseModel, ValidationError
@@ -50,7 +50,7 @@ from .protocol import (
 from .ratelimit import TokenBucket
 from .recording import RecordingPort
 from .recording_session import RecordingSessions
-from .roomstate import MemoryRoomState, PeerRecord, RoomState
+from .roomstate import MemoryRoomState, PeerRecord, RoomState, StateUnavailable
 from .sfu_session import SfuSessions
 
 log = logging.getLogger("junta.signaling")
@@ -92,6 +92,21 @@ class Member:
 
 
 Handler = Callable[[Member, Any], Awaitable[dict[str, Any]]]
+
+# Every process closes its own sockets of a person whose sign-in ended.
+DISCONNECT_USER = "disconnect-user"
+
+
+@runtime_checkable
+class ProcessCommands(Protocol):
+    """A socket.io manager that also carries commands to every signaling process
+    (`signaling.scaleout.CallManager`); without one, this process is the only one."""
+
+    def on_command(
+        self, name: str, handler: Callable[[dict[str, Any]], Awaitable[None]]
+    ) -> None: ...
+
+    async def command(self, name: str, data: dict[str, Any]) -> None: ...
 
 
 def _room_key(room: str) -> str:
@@ -142,7 +157,6 @@ class CallNamespace(socketio.AsyncNamespace):
             state=state, media=media, to_room=self._emit_to_room, to_socket=self._emit_to_socket
         )
         self._handlers: dict[str, Handler] = {
-            "signal": self._signal,
             "state": self._state,
             "chat": self._chat,
             "moderate": self._moderate,
@@ -187,6 +201,11 @@ class CallNamespace(socketio.AsyncNamespace):
             self.counters.errors[exc.code] += 1
             log.info("signaling.refused event=%s code=%s sid=%s", name, exc.code, sid)
             return exc.ack()
+        except StateUnavailable as exc:
+            # An outage or overload of Redis, not a bug: no traceback, and the client may retry.
+            self.counters.errors["unavailable"] += 1
+            log.warning("signaling.state_unavailable event=%s sid=%s error=%s", name, sid, exc)
+            return SignalingError("unavailable", "room state unreachable, try again").ack()
         except Exception as exc:
             ref = uuid.uuid4().hex[:12]
             # The traceback without the exception's text: that text may quote the payload.
@@ -208,6 +227,14 @@ class CallNamespace(socketio.AsyncNamespace):
         if model_type is None:
             raise SignalingError("unknown_event", "the protocol defines no such event")
         payload = decode_payload(event, args)
+        if event == "signal":
+            # The hot path: no state read for the sender (see `_relay`).
+            sender = self._sender(conn)
+            try:
+                signal = SignalPayload.model_validate(payload)
+            except ValidationError as exc:
+                raise SignalingError("invalid_payload", describe_invalid(exc)) from None
+            return await self._relay(conn, sender, signal)
         member = None if event == "join" else await self._member(conn, event == "leave")
         try:
             model = model_type.model_validate(payload)
@@ -225,6 +252,19 @@ class CallNamespace(socketio.AsyncNamespace):
             return None
         record = await self.state.get_peer(conn.grant.room, conn.peer_id)
         return record if record is not None and record.sid == conn.sid else None
+
+    def _sender(self, conn: Connection) -> JoinGrant:
+        """The grant of a socket in its call, known without reading the room state: a socket
+        is in its call's socket.io room exactly while its peer is admitted and its own. Every
+        change of that, made by any process, reaches this one's manager (`_enter`, `_exit`,
+        and the disconnect of a socket taken over, removed or refused)."""
+        grant = conn.grant
+        if grant is None or conn.peer_id is None:
+            raise SignalingError("not_joined", "join first")
+        members = self.server.manager.rooms.get(self.namespace, {}).get(_room_key(grant.room))
+        if members is None or conn.sid not in members:
+            raise SignalingError("not_joined", "not in the call (still waiting, or removed)")
+        return grant
 
     async def _member(self, conn: Connection, waiting_ok: bool) -> Member:
         record = await self._current(conn)
@@ -377,6 +417,8 @@ class CallNamespace(socketio.AsyncNamespace):
             record = await self.state.remove_peer(room, peer_id, if_disconnected_sid=sid)
             if record is not None:
                 log.info("signaling.timeout room=%s peer=%s", room, peer_id)
+                # A socket wrongly taken for dead (its process stalled) is out of the call too.
+                await self._exit(sid, room)
                 await self.recording.departed(room, peer_id)
                 await self.sfu.departed(room, peer_id)
                 await self._send_peer_left(room, record.peer, "timeout")
@@ -401,27 +443,40 @@ class CallNamespace(socketio.AsyncNamespace):
                 return True
         return False
 
-    async def disconnect_user(self, user_id: str) -> int:
-        """Close at once this process's call sockets of a person whose sign-in ended (account
-        deactivated, or a session of theirs ended); returns how many were closed.
+    async def disconnect_user(self, user_id: str) -> None:
+        """Close at once, on every signaling process, the call sockets of a person whose sign-in
+        ended (account deactivated, or a session of theirs ended).
 
         Their join tokens are revoked, so only a fresh token can bring the page back, and a fresh
         one needs a live sign-in session: a device whose session ended stays out (its peer times
         out after the reconnect grace), while the person's other signed-in pages rejoin as the
-        same participant within it.
+        same participant within it. Each process closes the sockets it holds: with a
+        `ProcessCommands` manager this process's before this returns, the others' as soon as
+        the command reaches them.
         """
+        manager = self.server.manager
+        if isinstance(manager, ProcessCommands):
+            await manager.command(DISCONNECT_USER, {"user_id": user_id})
+        else:
+            await self._close_user_sockets({"user_id": user_id})
+
+    async def _close_user_sockets(self, command: dict[str, Any]) -> None:
+        """This process's part of `disconnect_user`."""
+        user_id = command.get("user_id")
         until = self._clock() + MAX_TTL + CLOCK_SKEW  # no token outlives this bound
-        closed = 0
         for conn in list(self._connections.values()):
             if conn.grant is None or conn.grant.user_id != user_id:
                 continue
-            record = await self._current(conn)
-            if record is not None:
-                await self.state.bar(conn.grant.room, f"token:{record.token_id}", until)
-            log.info("signaling.user_disconnected room=%s user=%s", conn.grant.room, user_id)
+            room = conn.grant.room
+            try:
+                record = await self._current(conn)
+                if record is not None:
+                    await self.state.bar(room, f"token:{record.token_id}", until)
+            except StateUnavailable as exc:
+                # Closing the socket matters most; its token then works until it expires.
+                log.warning("signaling.bar_failed room=%s user=%s error=%s", room, user_id, exc)
+            log.info("signaling.user_disconnected room=%s user=%s", room, user_id)
             await self.server.disconnect(conn.sid, namespace=self.namespace)
-            closed += 1
-        return closed
 
     async def shutdown(self) -> None:
         """Cancel the reconnect-grace timers; call before the server stops."""
@@ -432,19 +487,21 @@ class CallNamespace(socketio.AsyncNamespace):
 
     # --- in-call events -------------------------------------------------------------------
 
-    async def _signal(self, m: Member, p: SignalPayload) -> dict[str, Any]:
-        if not m.grant.may_signal:
+    async def _relay(self, conn: Connection, grant: JoinGrant, p: SignalPayload) -> dict[str, Any]:
+        """`signal`: one state read (the target's record) and one emit, whatever the backend."""
+        peer_id = cast(str, conn.peer_id)
+        if not grant.may_signal:
             raise SignalingError("forbidden", "the grant allows neither publish nor subscribe")
         if p.description is not None:
             check_description(p.description)
-        if p.to == m.peer_id:
+        if p.to == peer_id:
             raise SignalingError("invalid_payload", "to: a peer cannot signal itself")
-        target = await self.state.get_peer(m.room, p.to)
+        target = await self.state.get_peer(grant.room, p.to)
         if target is None or not target.admitted:
             raise SignalingError("peer_not_found", "no such peer in this room")
         # While the target is reconnecting the signal is dropped; ICE restart recovers after.
         if target.peer.connected:
-            await self.emit("signal", p.relayed(m.peer_id), to=target.sid)
+            await self.emit("signal", p.relayed(peer_id), to=target.sid)
             self.counters.relayed += 1
         return ok()
 
@@ -653,4 +710,6 @@ def build_socket_server(
         recording=recording,
     )
     sio.register_namespace(namespace)
+    if isinstance(sio.manager, ProcessCommands):
+        sio.manager.on_command(DISCONNECT_USER, namespace._close_user_sockets)
     return sio, namespace

@@ -17,7 +17,14 @@ from typing import Any
 
 from .errors import SignalingError
 from .grants import JoinGrant, RoomKind
-from .media_port import MediaPort, MediaRefused, MediaTrack, SubscriptionOffer, TrackChange
+from .media_port import (
+    MediaChange,
+    MediaPort,
+    MediaRefused,
+    MediaTrack,
+    RoomMoved,
+    SubscriptionOffer,
+)
 from .protocol import SfuAnswer, SfuCandidate, SfuPayload, SfuPublish, check_sdp, ok
 from .roomstate import PeerRecord, RoomState
 from .subscription import Offered, Subscription
@@ -29,6 +36,8 @@ ToRoom = Callable[[str, str, dict[str, Any], str | None], Awaitable[None]]
 """(room, event, data, skip_sid): emit to everyone in a room but `skip_sid`."""
 ToSocket = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 """(sid, event, data): emit to one socket."""
+MovedHook = Callable[[str, bool], Awaitable[None]]
+"""(room, first): the room's media node died and it was re-created elsewhere."""
 
 
 @dataclass
@@ -38,6 +47,9 @@ class _RoomSessions:
     # Peers whose grant lets them subscribe, by peer id.
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    # Every admitted peer whose socket this process holds (publishers that do not subscribe
+    # too): told to publish again when the room moves to another media node.
+    local: set[str] = field(default_factory=set)
 
 
 def track_source(track: MediaTrack, publisher: PeerRecord | None) -> str:
@@ -76,8 +88,14 @@ class SfuSessions:
         self._to_room = to_room
         self._to_socket = to_socket
         self._rooms: dict[str, _RoomSessions] = {}
+        self._moved_hooks: list[MovedHook] = []
         if media is not None:
             media.listen(self._on_track_change)
+
+    def on_room_moved(self, hook: MovedHook) -> None:
+        """Call `hook` when a room's media node died and the room moved (e.g. its recording
+        cannot follow); it runs before the room's peers are told to publish again."""
+        self._moved_hooks.append(hook)
 
     # --- room lifecycle (called by CallNamespace) -----------------------------------------
 
@@ -102,6 +120,7 @@ class SfuSessions:
         """A peer entered the call (joined or admitted): move the room to the SFU if it is
         time, telling the others before they hear of the newcomer; returns the room's mode."""
         sessions = self._rooms.setdefault(room, _RoomSessions(kind))
+        sessions.local.add(peer_id)
         if may_subscribe:
             sessions.subscriptions[peer_id] = Subscription()
         else:
@@ -159,6 +178,7 @@ class SfuSessions:
         if sessions is None:
             return
         sessions.subscriptions.pop(peer_id, None)
+        sessions.local.discard(peer_id)
         async with sessions.lock:
             # Another departure may have closed the room while we waited for the lock, and a
             # joiner may since have opened a new one: only the sessions we hold are ours to end.
@@ -269,10 +289,37 @@ class SfuSessions:
 
     # --- subscription offers --------------------------------------------------------------
 
-    def _on_track_change(self, change: TrackChange) -> None:
+    def _on_track_change(self, change: MediaChange) -> None:
         # Called by the media node inside its own call stack: only schedule work here.
-        if change.room_id in self._rooms:
+        if change.room_id not in self._rooms:
+            return
+        if isinstance(change, RoomMoved):
+            self._spawn(change.room_id, self._moved(change))
+        else:
             self._schedule_all(change.room_id, skip=change.track.publisher_id)
+
+    async def _moved(self, change: RoomMoved) -> None:
+        """The room is on a new media node, empty: start every subscription over, and have
+        this process's peers publish again (their tracks bring the others new offers)."""
+        room = change.room_id
+        sessions = self._rooms.get(room)
+        if sessions is None:
+            return
+        log.warning("signaling.sfu.room_moved room=%s first=%s peers=%d", room, change.first,
+                    len(sessions.local))
+        for hook in self._moved_hooks:
+            try:
+                await hook(room, change.first)
+            except Exception as exc:
+                log.error("signaling.sfu.moved_hook_failed room=%s error=%s", room,
+                          type(exc).__name__)
+        for sub in sessions.subscriptions.values():
+            sub.reset()
+        for peer_id in list(sessions.local):
+            current = await self.state.get_peer(room, peer_id)
+            if current is not None and current.peer.connected:
+                await self._to_socket(current.sid, "sfu", {"kind": "moved"})
+        self._schedule_all(room)
 
     def _schedule_all(self, room: str, skip: str | None = None) -> None:
         sessions = self._rooms.get(room)

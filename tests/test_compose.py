@@ -16,7 +16,8 @@ yaml = pytest.importorskip("yaml")
 
 REPO = Path(__file__).resolve().parent.parent
 WEB_SERVICES = ("junta1", "junta2")
-EXPECTED = {"nginx", "junta1", "junta2", "media", "redis", "postgres", "coturn"}
+MEDIA_SERVICES = ("media1", "media2")
+EXPECTED = {"nginx", "junta1", "junta2", "media1", "media2", "redis", "postgres", "coturn"}
 _SETTING = re.compile(r'"(JUNTA_[A-Z0-9_]+)"')
 
 
@@ -61,7 +62,8 @@ def test_state_lives_in_named_volumes(compose: dict[str, Any]) -> None:
     for name in WEB_SERVICES:
         # Both processes see the same attachments and recordings.
         assert mounts(name) == {"/data/recordings": "recordings", "/data/storage": "storage"}
-    assert mounts("media")["/data/recordings"] == "recordings"
+    for name in MEDIA_SERVICES:
+        assert mounts(name)["/data/recordings"] == "recordings"
     for name, service in services.items():
         for entry in service.get("volumes", []):
             source = entry.split(":")[0]
@@ -79,7 +81,8 @@ def test_every_junta_command_parses(compose: dict[str, Any]) -> None:
         if isinstance(command, list) and command[0] == "junta":
             commands[name] = parser.parse_args(command[1:]).command
             assert service.get("build") == "." and service.get("image") == "junta:latest", name
-    assert commands == {"junta1": "serve", "junta2": "serve", "media": "media"}
+    assert commands == {"junta1": "serve", "junta2": "serve", "media1": "media",
+                        "media2": "media"}
     assert (REPO / "Dockerfile").is_file()
 
 
@@ -90,8 +93,9 @@ def test_every_setting_a_service_uses_exists(compose: dict[str, Any]) -> None:
     for name in WEB_SERVICES:
         used = {k for k in services[name]["environment"] if k.startswith("JUNTA_")}
         assert used - web_settings == set(), name
-    used = {k for k in services["media"]["environment"] if k.startswith("JUNTA_")}
-    assert used - media_settings == set()
+    for name in MEDIA_SERVICES:
+        used = {k for k in services[name]["environment"] if k.startswith("JUNTA_")}
+        assert used - media_settings == set(), name
 
 
 def test_the_web_processes_share_calls_and_secrets(compose: dict[str, Any]) -> None:
@@ -113,28 +117,50 @@ def test_the_web_processes_share_calls_and_secrets(compose: dict[str, Any]) -> N
             assert service["depends_on"][dependency]["condition"] == "service_healthy"
 
 
-def test_the_web_processes_use_the_media_node(compose: dict[str, Any]) -> None:
+def test_the_media_nodes_register_where_the_web_processes_place_rooms(
+    compose: dict[str, Any],
+) -> None:
     services = compose["services"]
-    media = services["media"]
-    media_env = media["environment"]
     secret_variable = re.compile(r"\$\{(JUNTA_MEDIA_SECRET)\b")
-    for name in WEB_SERVICES:
-        service = services[name]
-        env = service["environment"]
-        url = urlsplit(env["JUNTA_MEDIA_URL"])
-        assert url.scheme == "http" and str(url.port) == media_env["JUNTA_MEDIA_PORT"], name
+    web_env = services[WEB_SERVICES[0]]["environment"]
+    # No fixed node: rooms go to the nodes registered in Redis.
+    assert web_env["JUNTA_MEDIA_FLEET"] == "true" and "JUNTA_MEDIA_URL" not in web_env
+    # "host address:host port:container port"
+    redis_ports = {int(p.split(":")[1]) for p in services["redis"].get("ports", [])}
+    ports = set()
+    for name in MEDIA_SERVICES:
+        media = services[name]
+        env = media["environment"]
+        # The same Redis and key prefix as the web processes (the host's loopback, when the
+        # node is on the host's network and the web processes are not).
+        redis_url = urlsplit(env["JUNTA_REDIS_URL"])
         if media.get("network_mode") == "host":
-            # Outside the compose network: its service name does not resolve, the host does.
-            assert url.hostname == "host.docker.internal", name
-            assert "host.docker.internal:host-gateway" in service["extra_hosts"], name
+            assert redis_url.hostname == "127.0.0.1" and redis_url.port in redis_ports, name
+            assert all(p.startswith("127.0.0.1:") for p in services["redis"]["ports"])
         else:
-            assert url.hostname == "media", name
-        # The same shared secret, taken from the same variable.
+            assert redis_url.hostname == "redis", name
+        assert env.get("JUNTA_REDIS_PREFIX") == web_env.get("JUNTA_REDIS_PREFIX"), name
+        assert 1 <= float(env["JUNTA_MEDIA_NODE_TTL"]) <= 60, name
+        # What it advertises reaches its API from the web containers.
+        advertised = urlsplit(env["JUNTA_MEDIA_ADVERTISE_URL"])
+        assert advertised.scheme == "http", name
+        assert str(advertised.port) == env["JUNTA_MEDIA_PORT"], name
+        assert f":{env['JUNTA_MEDIA_PORT']}/healthz" in " ".join(media["healthcheck"]["test"])
+        ports.add(advertised.port)
+        for web_name in WEB_SERVICES:
+            web_service = services[web_name]
+            if media.get("network_mode") == "host":
+                assert advertised.hostname == "host.docker.internal", name
+                assert "host.docker.internal:host-gateway" in web_service["extra_hosts"]
+            # The same shared secret; recordings where the web processes list and play them.
+            assert secret_variable.match(web_service["environment"]["JUNTA_MEDIA_SECRET"])
+            assert (web_service["environment"]["JUNTA_RECORDINGS_DIR"]
+                    == env["JUNTA_RECORDINGS_DIR"])
         assert secret_variable.match(env["JUNTA_MEDIA_SECRET"]), name
-        assert service["depends_on"]["media"]["condition"] == "service_healthy", name
-        # The node records where the web processes list, play and purge recordings.
-        assert env["JUNTA_RECORDINGS_DIR"] == media_env["JUNTA_RECORDINGS_DIR"], name
-    assert secret_variable.match(media_env["JUNTA_MEDIA_SECRET"])
+        assert media["depends_on"]["redis"]["condition"] == "service_healthy", name
+    assert len(ports) == len(MEDIA_SERVICES)  # on one host network: a port each
+    for name in WEB_SERVICES:
+        assert services[name]["depends_on"]["media1"]["condition"] == "service_healthy"
 
 
 def test_nginx_balances_websockets_without_sticky_sessions(compose: dict[str, Any]) -> None:

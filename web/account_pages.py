@@ -33,6 +33,7 @@ from casebook.errors import CasebookError
 from casebook.models import User
 from web.auth import (
     SESSION_COOKIE,
+    TWO_FACTOR_ENABLED,
     client_address,
     current_session,
     current_user,
@@ -200,8 +201,10 @@ async def two_factor_gate(request: web.Request, handler: Handler) -> web.StreamR
         or request.path.startswith(_ENROLLMENT_PATHS)
     ):
         return await handler(request)
-    async with request.app[SESSIONS]() as db:
-        enabled = await two_factor.is_enabled(db, user.id)
+    enabled = request.get(TWO_FACTOR_ENABLED)
+    if enabled is None:  # the session middleware reads it; without that, ask
+        async with request.app[SESSIONS]() as db:
+            enabled = await two_factor.is_enabled(db, user.id)
     if enabled:
         return await handler(request)
     if is_api(request):

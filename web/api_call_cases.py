@@ -7,6 +7,10 @@ the rest of the API: only people invited to the room reach these routes (404 oth
 agenda names only the cases the caller may see (`casebook.access.can_view_case`; others show
 their position alone), and a case's content is read through `cases.read` (404 unless the caller
 may see it; audited `case.read`). Reading the agenda is audited `session.read`.
+
+For the session's chair, a case they still owe the recommendation for comes with what the
+panel's in-call form needs (`recommendation`): the addresses of the cases and sessions APIs it
+posts to (which check and audit as always) and the consultants who may co-sign.
 """
 
 from __future__ import annotations
@@ -18,19 +22,22 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebook import attachments, cases, review_sessions
+from casebook import attachments, cases, opinions, review_sessions
 from casebook.access import can_view_case
 from casebook.case_models import Case, ReviewSession
-from casebook.cases import Caller
+from casebook.cases import Caller, CaseView
 from casebook.triage import Urgency
-from casebook.workflow import CaseStatus
-from web.api_cases import AttachmentOut, PatientOut, attachment_out, patient_out
+from casebook.workflow import CaseAction, CaseStatus
+from web.api_cases import AttachmentOut, PatientOut, Ref, attachment_out, patient_out
 from web.errors import NotFound
 from web.keys import SESSIONS
 from web.room_access import require_invite
 from web.routes import CLINICAL_READERS, ApiRoute, caller, int_param, json_reply
 
 ROOM_AGENDA = "/api/rooms/{room_id}/agenda"
+# Where the chair's in-call form posts: the cases and sessions APIs (their checks, their audit).
+CASE_RECOMMENDATION = "/api/cases/{code}/recommendation"
+SESSION_DISCUSSED = "/api/sessions/{session_id}/agenda/{code}/discussed"
 
 
 class PanelItemOut(BaseModel):
@@ -51,6 +58,18 @@ class PanelAgendaOut(BaseModel):
     items: list[PanelItemOut]
 
 
+class PanelRecommendationOut(BaseModel):
+    """For the session's chair only: how to issue the nota from the call.
+
+    `discussed_url` is set while the case is still only scheduled: the panel marks it discussed
+    there first (the workflow issues only for discussed cases), then posts to `issue_url`.
+    """
+
+    issue_url: str
+    discussed_url: str | None
+    signatories: list[Ref]  # the session's consultants who may co-sign
+
+
 class PanelCaseOut(BaseModel):
     """The case at one place on the agenda, as the panel beside the video shows it."""
 
@@ -66,6 +85,7 @@ class PanelCaseOut(BaseModel):
     treatment_so_far: str
     clinical_question: str
     attachments: list[AttachmentOut]
+    recommendation: PanelRecommendationOut | None = None
 
 
 async def room_session(db: AsyncSession, room_id: str) -> ReviewSession | None:
@@ -150,9 +170,39 @@ async def room_agenda_case(request: web.Request) -> web.StreamResponse:
             clinical_question=case.clinical_question,
             # Links to the authorized, audited download route of the cases API.
             attachments=[attachment_out(case, a) for a in await attachments.list_for(db, case.id)],
+            recommendation=await _chair_recommendation(db, who, session, view),
         )
         await db.commit()
     return json_reply(reply)
+
+
+async def _chair_recommendation(
+    db: AsyncSession, who: Caller, session: ReviewSession, view: CaseView
+) -> PanelRecommendationOut | None:
+    """The in-call recommendation form's data, for this session's chair while they owe it."""
+    current = view.current_session()
+    if (
+        who.user_id != session.chair_user_id
+        or current is None
+        or current.session_id != str(session.id)
+    ):
+        return None
+    allowed = view.allowed_actions(who)
+    if CaseAction.ISSUE_RECOMMENDATION in allowed:
+        discussed_url = None
+    elif CaseAction.MARK_DISCUSSED in allowed:
+        discussed_url = SESSION_DISCUSSED.format(session_id=session.id, code=view.case.code)
+    else:
+        return None
+    return PanelRecommendationOut(
+        issue_url=CASE_RECOMMENDATION.format(code=view.case.code),
+        discussed_url=discussed_url,
+        signatories=[
+            Ref(id=u.id, name=u.display_name)
+            for u in await opinions.signatory_choices(db, current)
+            if u.id != who.user_id
+        ],
+    )
 
 
 def routes() -> list[ApiRoute]:
@@ -173,7 +223,8 @@ def routes() -> list[ApiRoute]:
             description=(
                 "Summary (pseudonymous patient, diagnosis, stage, treatment so far), clinical "
                 "question and attachments of the case the chair moved the call to; 404 unless "
-                "the caller may see the case. Audited as a case read."
+                "the caller may see the case. Audited as a case read. For the session's chair, "
+                "while the case awaits its recommendation: where to issue it and who may co-sign."
             ),
             roles=CLINICAL_READERS, response=PanelCaseOut, tag="calls",
         ),

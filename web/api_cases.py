@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import attachments, cases, opinions, queue
 from casebook.case_code import parse_case_code
+from casebook.case_listing import CaseSummary
 from casebook.case_models import Attachment, AttachmentKind, Case, Sex
 from casebook.cases import Caller, CaseView
 from casebook.clock import utcnow
@@ -25,7 +26,7 @@ from casebook.triage import Urgency
 from casebook.workflow import CaseAction, CaseStatus
 from web.auth import require_user
 from web.errors import NotFound, WebError
-from web.keys import FILE_STORE, NOTIFIER, SESSIONS, SETTINGS
+from web.keys import AUTOCOMMIT_SESSIONS, FILE_STORE, NOTIFIER, SESSIONS, SETTINGS
 from web.routes import (
     CLINICAL,
     CLINICAL_READERS,
@@ -284,7 +285,7 @@ class RecommendationOut(BaseModel):
 # ---------------------------------------------------------------- shaping
 
 
-def summary_of(case: Case) -> CaseSummaryOut:
+def summary_of(case: Case | CaseSummary) -> CaseSummaryOut:
     """The list view of a case."""
     return CaseSummaryOut(
         code=case.code,
@@ -300,7 +301,7 @@ def summary_of(case: Case) -> CaseSummaryOut:
     )
 
 
-def patient_out(case: Case) -> PatientOut:
+def patient_out(case: Case | CaseSummary) -> PatientOut:
     """The case's patient, by pseudonym only."""
     return PatientOut(
         initials=case.patient_initials,
@@ -398,7 +399,8 @@ async def list_cases(request: web.Request) -> web.StreamResponse:
     """The cases the caller may see."""
     who = caller(request)
     query = parse_query(request, CaseListQuery)
-    async with request.app[SESSIONS]() as db:
+    # One statement reads the page, one appends its audit event (committed before we reply).
+    async with request.app[AUTOCOMMIT_SESSIONS]() as db:
         page = await cases.list_cases(
             db,
             who,
@@ -487,7 +489,7 @@ async def coordinator_queue(request: web.Request) -> web.StreamResponse:
     """The coordinators' queue with overdue flags."""
     who = caller(request)
     query = parse_query(request, QueueQuery)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[AUTOCOMMIT_SESSIONS]() as db:
         page = await queue.coordinator_queue(
             db, who, utcnow(), targets=service_targets(request.app[SETTINGS]),
             page=query.page, page_size=query.page_size,

@@ -18,7 +18,7 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from casebook import schema
-from casebook.db import create_engine, is_sqlite, session_factory
+from casebook.db import autocommit_session_factory, create_engine, is_sqlite, session_factory
 from casebook.demo import load_demo
 from casebook.invitations import invite_token
 from casebook.lockout import LockoutPolicy
@@ -50,6 +50,7 @@ from web.errors import StartupError, error_middleware
 from web.headers import security_headers_middleware
 from web.i18n import I18n
 from web.keys import (
+    AUTOCOMMIT_SESSIONS,
     CALL_NAMESPACE,
     ENGINE,
     I18N,
@@ -61,6 +62,7 @@ from web.keys import (
     SETTINGS,
 )
 from web.media_bridge import MediaBridge, node_ice_servers
+from web.media_fleet import MediaFleet
 from web.ratelimit import LoginThrottle
 from web.recording_bridge import RecordingBridge
 from web.recording_files import recorder_files
@@ -105,10 +107,12 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     engine = create_engine(settings.database_url)
     app[ENGINE] = engine
     app[SESSIONS] = session_factory(engine)
+    app[AUTOCOMMIT_SESSIONS] = autocommit_session_factory(engine)
     # Clinical records are kept at least this long (`casebook.security_models` refuses deletes).
-    app[SESSIONS].configure(
-        info={RETENTION_INFO_KEY: timedelta(days=365 * settings.retention_years + 1)}
-    )
+    for sessions in (app[SESSIONS], app[AUTOCOMMIT_SESSIONS]):
+        sessions.configure(
+            info={RETENTION_INFO_KEY: timedelta(days=365 * settings.retention_years + 1)}
+        )
     app[PASSWORDS] = Passwords(
         PasswordPolicy(
             time_cost=settings.argon2_time_cost,
@@ -136,7 +140,12 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
         app[SCALE_OUT] = scale_out
     # The SFU (rooms of three or more, boards, lectures) runs in this process, or in a separate
     # `junta media` node when one is configured (which records into the shared recordings dir).
-    if settings.media_url is not None and settings.media_secret is not None:
+    # Or, with JUNTA_MEDIA_FLEET, on whichever registered `junta media` node each room is placed.
+    media: MediaBridge | MediaFleet
+    if settings.media_fleet and scale_out is not None and settings.media_secret is not None:
+        media = MediaFleet(redis=scale_out.client, prefix=settings.redis_prefix,
+                           state=scale_out.rooms, secret=settings.media_secret)
+    elif settings.media_url is not None and settings.media_secret is not None:
         media = MediaBridge.remote(settings.media_url, settings.media_secret)
     else:
         media = MediaBridge.in_process(

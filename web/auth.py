@@ -10,13 +10,15 @@ from aiohttp import web
 from casebook import accounts
 from casebook.models import User, UserSession
 from web.errors import SignInRequired
-from web.keys import SESSIONS, SETTINGS, USER, USER_SESSION
+from web.keys import AUTOCOMMIT_SESSIONS, SETTINGS, USER, USER_SESSION
 from web.settings import Settings
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
 
 SESSION_COOKIE = "junta_session"
+# Whether the signed-in user has confirmed a second factor (read with their session).
+TWO_FACTOR_ENABLED = web.RequestKey("two_factor_enabled", bool)
 
 # Requests that never need to know the user (and must stay cheap).
 _ANONYMOUS_PREFIXES = ("/static/", "/socket.io/", "/healthz", "/readyz", "/metrics")
@@ -34,16 +36,19 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     stale = False
     if token and not is_anonymous_path(request.path):
         settings = request.app[SETTINGS]
-        async with request.app[SESSIONS]() as db:
-            row = await accounts.find_session(
+        # One SELECT outside a transaction (session, user, center, second factor); the rare
+        # write (a throttled last-seen touch, ending an idle session) commits on its own.
+        async with request.app[AUTOCOMMIT_SESSIONS]() as db:
+            found = await accounts.find_signed_in(
                 db, token, idle=timedelta(minutes=settings.session_idle_minutes)
             )
-            if row is None:
+            if found is None:
                 stale = True
             else:
-                accounts.touch_session(row)
-                request[USER_SESSION] = row
-                request[USER] = row.user
+                accounts.touch_session(found.session)
+                request[USER_SESSION] = found.session
+                request[USER] = found.session.user
+                request[TWO_FACTOR_ENABLED] = found.two_factor_enabled
             await db.commit()
     response = await handler(request)
     if stale and not response.prepared and SESSION_COOKIE not in response.cookies:

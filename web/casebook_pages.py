@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import BodyPartReader, web
 from markupsafe import Markup
@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import attachments, cases, opinions, queue, review_sessions
-from casebook.access import OPINION_ROLES, can_add_opinion
+from casebook.access import can_add_opinion
 from casebook.case_models import ReviewSession, Sex
 from casebook.cases import Caller, CaseView
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
 from casebook.identifiers import Finding, IdentifiersFound
-from casebook.models import AuditEvent, Center, Role, User
+from casebook.models import AuditEvent, Role
 from casebook.storage import FileTooLarge
 from casebook.triage import Urgency
 from casebook.workflow import CaseAction, CaseStatus
@@ -42,7 +42,7 @@ from web.api_cases import (
 )
 from web.csrf import CSRF_HEADER
 from web.errors import CASEBOOK_STATUS
-from web.keys import FILE_STORE, NOTIFIER, SESSIONS, SETTINGS
+from web.keys import AUTOCOMMIT_SESSIONS, FILE_STORE, NOTIFIER, SESSIONS, SETTINGS
 from web.page_routes import (
     PageRoute,
     blank_to_none,
@@ -52,6 +52,7 @@ from web.page_routes import (
     render_page,
     text_fields,
 )
+from web.render import gettext
 from web.routes import CLINICAL, CLINICAL_READERS, COORDINATORS, caller
 from web.service_targets import service_targets
 
@@ -135,6 +136,21 @@ def finding_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
 
 # ---------------------------------------------------------------- lists
 
+# Rows of long tables are objects, not dicts: Jinja's `row.code` tries the attribute first and
+# a dict answers that with an exception, per cell (most of a 50-row page's rendering time).
+
+
+class CaseLine(NamedTuple):
+    """A row of the case list, ready to show."""
+
+    code: str
+    status: str
+    urgency: str
+    diagnosis: str
+    icd10: str
+    center: str
+    updated: str
+
 
 async def case_list(request: web.Request) -> web.StreamResponse:
     """The cases the user may see, newest first (a referrer: their center's)."""
@@ -142,22 +158,22 @@ async def case_list(request: web.Request) -> web.StreamResponse:
     status = request.query.get("status") or None
     status_filter = CaseStatus(status) if status in set(CaseStatus) else None
     page = _page_number(request)
-    async with request.app[SESSIONS]() as db:
+    # One statement reads the page, one appends its audit event (committed before we reply).
+    async with request.app[AUTOCOMMIT_SESSIONS]() as db:
         found = await cases.list_cases(
             db, who, status=status_filter, page=page, page_size=25
         )
-        centers = await center_names(db)
         await db.commit()
     rows = [
-        {
-            "code": c.code,
-            "status": c.status,
-            "urgency": c.urgency,
-            "diagnosis": c.diagnosis,
-            "icd10": c.icd10_code,
-            "center": centers.get(c.referring_center_id, ""),
-            "updated": local_time(c.updated_at),
-        }
+        CaseLine(
+            code=c.code,
+            status=c.status,
+            urgency=c.urgency,
+            diagnosis=c.diagnosis,
+            icd10=c.icd10_code,
+            center=c.referring_center_name,
+            updated=local_time(c.updated_at),
+        )
         for c in found.cases
     ]
     return await render_page(
@@ -178,11 +194,6 @@ async def case_list(request: web.Request) -> web.StreamResponse:
 def _page_number(request: web.Request) -> int:
     raw = request.query.get("page", "1")
     return min(int(raw), 10_000) if raw.isdigit() and int(raw) >= 1 else 1
-
-
-async def center_names(db: AsyncSession) -> dict[int, str]:
-    """Every center's name by id (a few dozen rows)."""
-    return {center_id: name for center_id, name in await db.execute(select(Center.id, Center.name))}
 
 
 # ---------------------------------------------------------------- the guided form
@@ -341,14 +352,10 @@ async def _signatory_choices(
     current = view.current_session()
     if CaseAction.ISSUE_RECOMMENDATION not in allowed or current is None:
         return []
-    ids = set(current.invitee_user_ids) - {who.user_id}
-    if not ids:
-        return []
-    users = await db.scalars(select(User).where(User.id.in_(ids)).order_by(User.display_name))
     return [
         {"id": u.id, "name": u.display_name}
-        for u in users.unique().all()
-        if u.active and Role(u.role) in OPINION_ROLES
+        for u in await opinions.signatory_choices(db, current)
+        if u.id != who.user_id
     ]
 
 
@@ -550,33 +557,49 @@ async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
 SESSION_OPTION = Markup('<option value="{}">{} · {}</option>')
 
 
+class QueueLine(NamedTuple):
+    """A row of the queue page, ready to show."""
+
+    code: str
+    status: str
+    urgency: str
+    diagnosis: str
+    icd10: str
+    center: str
+    submitted: str
+    due: str
+    waiting: str
+    overdue: bool
+
+
 async def queue_page(request: web.Request) -> web.StreamResponse:
     """The coordinators' queue: urgent first, then longest waiting; overdue cases flagged."""
     who = caller(request)
     page = _page_number(request)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[AUTOCOMMIT_SESSIONS]() as db:
         found = await queue.coordinator_queue(
             db, who, utcnow(), targets=service_targets(request.app[SETTINGS]),
             page=page, page_size=50,
         )
-        centers = await center_names(db)
         waiting_to_schedule = any(r.case.status == CaseStatus.ACCEPTED.value for r in found.rows)
         sessions = await upcoming_sessions(db, who) if waiting_to_schedule else []
         await db.commit()
+    # Formatted here with the translated pattern, once per page rather than once per row.
+    waiting = gettext(request, "%(days)s d %(hours)s h")
     rows = [
-        {
-            "code": row.case.code,
-            "status": row.case.status,
-            "urgency": row.case.urgency,
-            "diagnosis": row.case.diagnosis,
-            "icd10": row.case.icd10_code,
-            "center": centers.get(row.case.referring_center_id, ""),
-            "submitted": local_time(row.case.submitted_at),
-            "due": local_time(row.entry.due_at),
-            "waiting_days": row.entry.waiting.days,
-            "waiting_hours": row.entry.waiting.seconds // 3600,
-            "overdue": row.entry.overdue,
-        }
+        QueueLine(
+            code=row.case.code,
+            status=row.case.status,
+            urgency=row.case.urgency,
+            diagnosis=row.case.diagnosis,
+            icd10=row.case.icd10_code,
+            center=row.case.referring_center_name,
+            submitted=local_time(row.case.submitted_at),
+            due=local_time(row.entry.due_at),
+            waiting=waiting
+            % {"days": row.entry.waiting.days, "hours": row.entry.waiting.seconds // 3600},
+            overdue=row.entry.overdue,
+        )
         for row in found.rows
     ]
     return await render_page(
@@ -592,7 +615,7 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
             "page": found.page,
             "pages": max(1, -(-found.total // found.page_size)),
             "total": found.total,
-            "overdue_count": sum(1 for r in rows if r["overdue"]),
+            "overdue_count": sum(1 for r in rows if r.overdue),
         },
     )
 

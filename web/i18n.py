@@ -118,7 +118,10 @@ class I18n:
                 loader=loader,
                 autoescape=select_autoescape(["html", "xml"]),
                 extensions=["jinja2.ext.i18n"],
-                enable_async=True,
+                # Pages render synchronously from prepared contexts (no awaits in templates):
+                # the async mode costs a coroutine hop per output chunk, most of a big page's
+                # time. Templates are read once; a deploy restarts the process.
+                auto_reload=False,
                 trim_blocks=True,
                 lstrip_blocks=True,
             )

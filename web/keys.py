@@ -19,6 +19,8 @@ from web.settings import Settings
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+# Sessions whose every statement commits on its own: for reads that append one audit row.
+AUTOCOMMIT_SESSIONS = web.AppKey("autocommit_sessions", async_sessionmaker[AsyncSession])
 PASSWORDS = web.AppKey("passwords", Passwords)
 I18N = web.AppKey("i18n", I18n)
 LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)

@@ -44,6 +44,20 @@ class BridgedNode(MediaNode, Protocol):
         ...
 
 
+class RecorderPort(Protocol):
+    """The recording calls `web.recording_bridge` makes (a `MediaBridge` or a `MediaFleet`)."""
+
+    async def start_recording(
+        self, room_id: str, recording_id: str, excluded: frozenset[str]
+    ) -> None: ...
+
+    async def set_recording_excluded(
+        self, room_id: str, peer_id: str, excluded: bool
+    ) -> None: ...
+
+    async def stop_recording(self, room_id: str) -> RecordingManifest: ...
+
+
 def node_ice_servers(settings: Settings) -> list[RTCIceServer]:
     """The media node's own ICE servers: STUN to learn its public address. (aiortc's default
     public STUN server is unreachable in a closed network, so none is the default.)"""
@@ -83,11 +97,15 @@ class MediaBridge:
         )
 
     @classmethod
-    def remote(cls, url: str, secret: str, *, backoff: Backoff = DEFAULT_BACKOFF) -> MediaBridge:
-        """A bridge to a `junta media` node at `url` (its API, `JUNTA_MEDIA_SECRET`)."""
+    def remote(
+        cls, url: str, secret: str, *, backoff: Backoff = DEFAULT_BACKOFF,
+        on_lost: Callable[[], None] | None = None,
+    ) -> MediaBridge:
+        """A bridge to a `junta media` node at `url` (its API, `JUNTA_MEDIA_SECRET`);
+        `on_lost` is called when its event stream drops (a fleet then checks the node)."""
         node = RemoteMediaNode(url, secret)
         bridge = cls(lambda sink: node)
-        bridge.events = EventPump(node, bridge.deliver, backoff)
+        bridge.events = EventPump(node, bridge.deliver, backoff, on_lost=on_lost)
         return bridge
 
     async def start(self) -> None:

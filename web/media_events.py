@@ -55,8 +55,12 @@ class EventPump:
         node: RemoteMediaNode,
         sink: Callable[[MediaEvent], None],
         backoff: Backoff = DEFAULT_BACKOFF,
+        *,
+        on_lost: Callable[[], None] | None = None,
     ) -> None:
         self._node = node
+        # Told when an open stream drops: a node killed outright is noticed this way first.
+        self._on_lost = on_lost
         self._sink = sink
         self._backoff = backoff
         self._task: asyncio.Task[None] | None = None
@@ -90,8 +94,10 @@ class EventPump:
         url = self._node.base_url
         while True:
             opened = time.monotonic()
+            streamed = False
             try:
                 async with self._node.events() as stream:
+                    streamed = True
                     self.connections += 1
                     log.info("media.events_connected node=%s", url)
                     if self.connections > 1:
@@ -104,6 +110,11 @@ class EventPump:
             except (aiohttp.ClientError, OSError, ValueError) as exc:
                 # A transport failure mid-stream, or a message that is not JSON.
                 reason = type(exc).__name__
+            if self._on_lost is not None and streamed:
+                try:
+                    self._on_lost()
+                except Exception:
+                    log.exception("media.events_lost_hook_failed node=%s", url)
             if time.monotonic() - opened >= self._backoff.stable:
                 delay = self._backoff.initial
             log.warning(

@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebook import recordings
 from casebook.errors import CasebookError
+from casebook.recording_files import EmptyManifest, RecordedManifest
 from media.recording.manifest import write_manifest
 from signaling.media_port import MediaRefused
 from signaling.recording import ConsentAnswer, RecordingRefused
 from web.i18n import HTML_LANG, I18n
-from web.media_bridge import MediaBridge
+from web.media_bridge import RecorderPort
 from web.recording_files import RecorderFiles
 
 log = logging.getLogger("junta.web.recording")
@@ -45,7 +47,7 @@ class RecordingBridge:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
-        media: MediaBridge,
+        media: RecorderPort,
         i18n: I18n,
         files: RecorderFiles,
     ) -> None:
@@ -157,3 +159,28 @@ class RecordingBridge:
                 from None
         log.info("recording.completed room=%s recording=%s tracks=%d", room,
                  manifest.recording_id, len(manifest.tracks))
+
+    async def interrupted(
+        self, room: str, recording_id: str, participants: dict[str, str]
+    ) -> None:
+        """The recorder died with its media node: put its files together from what was
+        written (the shared recordings folder) and mark the record interrupted."""
+        manifest: RecordedManifest
+        try:
+            manifest = await asyncio.to_thread(self._files.recover, recording_id)
+        except CasebookError as exc:  # RecoveryFailed: the record still ends, without tracks
+            log.error("recording.unrecoverable room=%s recording=%s error=%s", room,
+                      recording_id, exc.code)
+            now = datetime.now(UTC)
+            manifest = EmptyManifest(recording_id, now, now)
+        try:
+            async with self._sessions() as db:
+                await recordings.complete_recording(db, manifest, participants)
+                await db.commit()
+        except (CasebookError, SQLAlchemyError) as exc:
+            log.error("recording.interrupt_failed room=%s recording=%s error=%s", room,
+                      recording_id, type(exc).__name__)
+            raise RecordingRefused("record_failed", "the recording could not be closed") \
+                from None
+        log.warning("recording.interrupted room=%s recording=%s tracks=%d", room, recording_id,
+                    len(manifest.tracks))

@@ -59,7 +59,7 @@ async def render(
         "current_path": request.path_qs,
     }
     base.update(context)
-    html = await env.get_template(template).render_async(base)
+    html = env.get_template(template).render(base)
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers["Cache-Control"] = "no-store"
     set_anonymous_cookie(request, response, request.app[SETTINGS])

@@ -47,6 +47,9 @@ class Settings:
     # is the node's JUNTA_MEDIA_SECRET.
     media_url: str | None = None
     media_secret: str | None = None
+    # Instead: every `junta media` node registered in Redis (JUNTA_REDIS_URL), each room placed
+    # on the least loaded one and moved when its node dies (web/media_fleet.py).
+    media_fleet: bool = False
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = None
     turn_ttl: int = 21600
@@ -113,6 +116,7 @@ class Settings:
             stun_urls=env.urls("JUNTA_STUN_URLS", ("stun:", "stuns:")),
             media_url=env.optional("JUNTA_MEDIA_URL"),
             media_secret=env.optional("JUNTA_MEDIA_SECRET"),
+            media_fleet=env.boolean("JUNTA_MEDIA_FLEET", default.media_fleet),
             turn_urls=env.urls("JUNTA_TURN_URLS", ("turn:", "turns:")),
             turn_secret=env.optional("JUNTA_TURN_SECRET"),
             turn_ttl=env.integer("JUNTA_TURN_TTL", default.turn_ttl, low=60, high=7 * 86400),
@@ -187,6 +191,18 @@ class Settings:
 
 
 def _check_media(settings: Settings) -> None:
+    if settings.media_fleet:
+        if settings.media_url is not None:
+            raise SettingsError("JUNTA_MEDIA_FLEET and JUNTA_MEDIA_URL exclude each other")
+        if settings.redis_url is None:
+            raise SettingsError("JUNTA_MEDIA_FLEET needs JUNTA_REDIS_URL (nodes register there)")
+        if settings.media_secret is None:
+            raise SettingsError("JUNTA_MEDIA_FLEET is set but JUNTA_MEDIA_SECRET is not")
+        try:
+            check_secret(settings.media_secret)
+        except MediaSettingsError as error:
+            raise SettingsError(str(error)) from None
+        return
     if settings.media_url is None:
         return
     if not settings.media_url.startswith(("http://", "https://")):

@@ -84,8 +84,11 @@ def test_the_chair_moves_to_the_next_case_and_the_specialists_panel_follows(
         assert "ASR" in page.locator("#casepanel-patient").inner_text()
         assert page.locator("#casepanel-position").inner_text() == "1 de 2"
         assert page.locator("#casepanel-agenda li").count() == 2
-    # Only the chair has the controls.
+    # Only the chair has the controls, and the action that issues the recommendation.
     assert specialist.page.locator("#casepanel-next").count() == 0
+    assert specialist.page.locator("#casepanel-issue").count() == 0
+    assert chair.page.locator("#casepanel-issue").inner_text() == "Emitir recomendación"
+    assert chair.page.locator("#casepanel-status").inner_text() == "Programado"
     chair.page.screenshot(path=str(artifacts / "call-case-panel-chair.png"))
 
     chair.page.click("#casepanel-next")

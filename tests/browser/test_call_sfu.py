@@ -32,6 +32,10 @@ from web.app import CALL_NAMESPACE
 pytestmark = pytest.mark.browser
 
 REFERRER = "referente.hgr20@junta.example"
+# A participant's mute or camera-off state travels as a signaling message, page → server →
+# page: a round trip of milliseconds, but one that three busy Chromium pages and the server
+# (SFU included) on a loaded machine can stretch past a second or two.
+PEER_STATE_TIMEOUT_MS = 10_000
 
 # Audio energy received through the subscription from one peer (grows while they make sound).
 SFU_AUDIO_ENERGY = """async (remote) => {
@@ -85,7 +89,10 @@ def assert_sfu_video_flows(
             "() => window.junta.sfu.subscribePc.getTransceivers().map("
             "t => [t.mid, t.currentDirection, t.receiver.track.kind, t.receiver.track.muted])"
         )
-        raise AssertionError(f"{error}; decoded {viewer.sfu_frames()}; receivers {muted}") from None
+        # Which leg was (re)connecting and the page's own warnings say why media did not come.
+        raise AssertionError(
+            f"{error}; decoded {viewer.sfu_frames()}; receivers {muted}\n{viewer.debug()}"
+        ) from None
     for remote in remotes:
         wait_until(
             partial(viewer.video_width, remote, source),
@@ -199,7 +206,9 @@ def test_mute_and_screen_share_reach_the_others_through_the_sfu(
     # A's microphone is heard through the SFU; after mute, B gets silence and the muted state.
     wait_until(lambda: energy_grows(1.0) > 0, timeout=15, what="A's audio energy at B")
     a.page.click("#btn-mic")
-    b.page.wait_for_selector(f'[data-key="{a_id}:camera"][data-audio="off"]', timeout=2_000)
+    b.page.wait_for_selector(
+        f'[data-key="{a_id}:camera"][data-audio="off"]', timeout=PEER_STATE_TIMEOUT_MS
+    )
     # Silence follows once what was in flight (jitter buffer included) has played out.
     wait_until(lambda: energy_grows() < 1e-4, timeout=10, what="silence from A at B after mute")
     a.page.click("#btn-mic")
@@ -224,7 +233,9 @@ def test_mute_and_screen_share_reach_the_others_through_the_sfu(
 
     # Camera off on the publish leg: B shows the avatar.
     a.page.click("#btn-cam")
-    b.page.wait_for_selector(f'[data-key="{a_id}:camera"][data-video="off"]', timeout=2_000)
+    b.page.wait_for_selector(
+        f'[data-key="{a_id}:camera"][data-video="off"]', timeout=PEER_STATE_TIMEOUT_MS
+    )
     assert b_id  # B stays in the call throughout
     assert all(p.state()["joinCount"] == 1 for p in persons)
 

@@ -1,7 +1,9 @@
-"""The casebook end to end in Chromium, through the pages only (forms, the upload script):
+"""The casebook end to end in Chromium, through the pages only (forms, the upload script, the call):
 a referrer submits a case with an attachment, a coordinator accepts it and schedules it onto a
-session planned on the spot, the session's chair marks it discussed from the session page and
-issues the recommendation, and the referrer downloads the nota de interconsulta as a PDF.
+session planned on the spot, the session's chair opens the call from the session page, sees the
+case in the call's case panel and issues the recommendation there, and the referrer downloads the
+nota de interconsulta as a PDF and reads it. The session page's own path (mark discussed, then the
+case page's form) is walked too.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from tests.browser.calls import COORDINATOR, LARAZA, MERIDA, Person, open_person
+from tests.casebook.test_nota_pdf import pdf_text
 from tests.live import LiveServer
 from tests.web.api_helpers import PDF
 
 REFERRER = "referente.hgr20@junta.example"
 CASE_URL = re.compile(r".*/cases/(JC-\d{4}-\d{6})$")
+# The machine running these may be busy: wait generously for what crosses the network.
+WAIT_MS = 60_000
 # Every page runs under the real CSP; any violation lands in the console, and fails the test.
 CSP_LISTENER = """
 document.addEventListener("securitypolicyviolation", (e) => {
@@ -44,13 +49,14 @@ def _open(browser: Any, server: LiveServer, people: list[Person], email: str) ->
     return person.page
 
 
-def test_a_case_goes_from_the_referrers_form_to_the_recommendation_pdf(
-    browser: Any, live_server: LiveServer, people: list[Person], tmp_path: Path
-) -> None:
+def submit_accept_and_schedule(
+    browser: Any, server: LiveServer, people: list[Person], tmp_path: Path
+) -> tuple[Any, str, str]:
+    """The referrer's form and upload, the coordinator's triage and scheduling onto a new session
+    chaired by Dr. La Raza; (the referrer's page, the case's code, the session page's address)."""
     from casebook import demo
 
     assert demo.REFERRER == REFERRER
-    server = live_server
     # Over the 1 MiB request limit: only the page's script (streaming, CSRF in a header) can
     # send it, so the upload proves the script ran.
     biopsy = tmp_path / "biopsia.pdf"
@@ -104,6 +110,94 @@ def test_a_case_goes_from_the_referrers_form_to_the_recommendation_pdf(
     row.locator("button[type=submit]").click()
     coordinator.wait_for_url(f"{server.url}/queue")
     assert coordinator.locator(f'tr[data-case="{code}"]').count() == 0  # no longer waiting
+    return referrer, code, session_url
+
+
+def download_nota(referrer: Any, server: LiveServer, code: str, tmp_path: Path) -> str:
+    """The referrer sees the recommendation on the case page and downloads the PDF; its text."""
+    referrer.goto(f"{server.url}/cases/{code}")
+    assert "Radioterapia 50.4 Gy" in referrer.locator("section.recommendation").inner_text()
+    with referrer.expect_download() as download_info:
+        referrer.click("#nota-pdf")
+    path = download_info.value.path()
+    assert path is not None
+    content = Path(path).read_bytes()
+    assert content.startswith(b"%PDF") and len(content) > 1000
+    return pdf_text(content, tmp_path)
+
+
+def assert_no_page_errors(people: list[Person]) -> None:
+    for person in people:
+        problems = [
+            line for line in person.console if "pageerror" in line or "CSP-VIOLATION" in line
+        ]
+        assert not problems, (person.email, problems)
+
+
+def test_the_chair_issues_the_recommendation_from_the_call_and_the_referrer_gets_the_pdf(
+    browser: Any, live_server: LiveServer, people: list[Person], tmp_path: Path
+) -> None:
+    server = live_server
+    referrer, code, session_url = submit_accept_and_schedule(browser, server, people, tmp_path)
+
+    # The chair opens the call from the session page with one click, and joins it.
+    chair = _open(browser, server, people, LARAZA)
+    chair.goto(session_url)
+    chair.get_by_role("link", name="Abrir la videollamada").click()
+    chair.wait_for_url(re.compile(r".*/rooms/[^/]+$"))
+    chair.wait_for_selector("#join-button:not([disabled])", timeout=WAIT_MS)
+    chair.click("#join-button")
+    chair.wait_for_selector('#call[data-view="incall"]', timeout=WAIT_MS)
+
+    # The case panel shows the case under discussion: the first (only) one of the agenda.
+    chair.wait_for_selector(f'#casepanel-case[data-code="{code}"]', timeout=WAIT_MS)
+    assert chair.locator("#casepanel-diagnosis").inner_text() == (
+        "Rabdomiosarcoma embrionario de órbita (C69.6)"
+    )
+    assert chair.locator("#casepanel-question").inner_text() == (
+        "¿Radioterapia o cirugía de rescate?"
+    )
+    assert chair.locator("#casepanel-files").inner_text() == "biopsia.pdf"
+    assert chair.locator("#casepanel-status").inner_text() == "Programado"
+
+    # The chair issues the recommendation from the panel; a missing field is refused in place.
+    chair.click("#casepanel-issue")
+    chair.fill("#casepanel-rec-criteria", "Rabdomiosarcoma embrionario de órbita, grupo III IRS.")
+    chair.fill("#casepanel-rec-treatment", "   ")
+    chair.click("#casepanel-rec-submit")
+    assert chair.locator("#casepanel-rec-message").inner_text() == (
+        "Escribe los criterios diagnósticos y las sugerencias de tratamiento."
+    )
+    chair.fill("#casepanel-rec-studies", "PET-CT")
+    chair.fill("#casepanel-rec-treatment", "Radioterapia 50.4 Gy sobre el lecho tumoral.")
+    chair.locator("#casepanel-rec-form").get_by_label("Dra. Leticia Canul Pech").check()
+    chair.click("#casepanel-rec-submit")
+    chair.wait_for_selector(
+        '#casepanel-status[data-status="recommendation_issued"]', timeout=WAIT_MS
+    )
+    assert chair.locator("#casepanel-status").inner_text() == "Recomendación emitida"
+    assert chair.locator("#casepanel-issue").count() == 0
+    chair.locator("#casepanel-rec-done").wait_for()
+
+    # The referrer downloads the nota and reads it.
+    text = download_nota(referrer, server, code, tmp_path)
+    for words in (
+        "Nota de interconsulta",
+        code,
+        "Rabdomiosarcoma embrionario de órbita",
+        "PET-CT",
+        "Radioterapia 50.4 Gy",
+        "Dra. Leticia Canul Pech",
+    ):
+        assert words in text, words
+    assert_no_page_errors(people)
+
+
+def test_the_chair_can_still_issue_the_recommendation_from_the_session_page(
+    browser: Any, live_server: LiveServer, people: list[Person], tmp_path: Path
+) -> None:
+    server = live_server
+    referrer, code, session_url = submit_accept_and_schedule(browser, server, people, tmp_path)
 
     # The chair opens the session page, marks the case discussed and issues the nota.
     chair = _open(browser, server, people, LARAZA)
@@ -119,17 +213,6 @@ def test_a_case_goes_from_the_referrers_form_to_the_recommendation_pdf(
     chair.click("#recommendation-form button[type=submit]")
     chair.locator("section.recommendation").wait_for()
 
-    # The referrer sees the recommendation and downloads the PDF.
-    referrer.goto(f"{server.url}/cases/{code}")
-    assert "Radioterapia 50.4 Gy" in referrer.locator("section.recommendation").inner_text()
-    with referrer.expect_download() as download_info:
-        referrer.click("#nota-pdf")
-    path = download_info.value.path()
-    assert path is not None
-    content = Path(path).read_bytes()
-    assert content.startswith(b"%PDF") and len(content) > 1000
-    for person in people:
-        problems = [
-            line for line in person.console if "pageerror" in line or "CSP-VIOLATION" in line
-        ]
-        assert not problems, (person.email, problems)
+    text = download_nota(referrer, server, code, tmp_path)
+    assert code in text and "Radioterapia 50.4 Gy" in text
+    assert_no_page_errors(people)

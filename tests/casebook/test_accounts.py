@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebook import accounts
 from casebook.clock import utcnow
 from casebook.db import create_engine, session_factory
-from casebook.demo import DEMO_PASSWORD
+from casebook.demo import COORDINATOR, DEMO_PASSWORD
 from casebook.errors import CasebookError
 from casebook.models import User
 from casebook.passwords import PasswordPolicy, Passwords
@@ -77,6 +77,21 @@ async def test_session_lives_until_idle_too_long(db: AsyncSession) -> None:
     await db.commit()
     # Once expired it stays ended, even if the clock were to say otherwise.
     assert await accounts.find_session(db, token, idle=IDLE, now=later) is None
+
+
+async def test_the_session_lookup_says_whether_the_user_confirmed_a_second_factor(
+    db: AsyncSession,
+) -> None:
+    # One query for the session, its user and their second factor (the demo coordinator has one).
+    for email, enabled in ((LA_RAZA, False), (COORDINATOR, True)):
+        token, _ = await accounts.start_session(
+            db, await _user(db, email), ip=None, user_agent=None
+        )
+        await db.commit()
+        found = await accounts.find_signed_in(db, token, idle=IDLE)
+        assert found is not None and found.session.user.email == email
+        assert found.two_factor_enabled is enabled, email
+    assert await accounts.find_signed_in(db, "no-such-token", idle=IDLE) is None
 
 
 async def test_new_session_ends_the_one_it_replaces(db: AsyncSession) -> None:

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 import socketio
@@ -149,37 +149,27 @@ class PostgresServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class JuntaServe:
-    """`junta serve` in a subprocess; its log (JSON lines) goes to `log_path`."""
+class _JuntaProcess:
+    """A `junta` subcommand in a subprocess on a spare port; its output goes to `log_path`."""
 
-    def __init__(self, workdir: Path, name: str, **env: str) -> None:
+    command: tuple[str, ...] = ()
+    start_timeout = 60.0
+
+    def __init__(self, workdir: Path, name: str, env: dict[str, str]) -> None:
         self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"{name}.log"
-        self.env = {
-            **os.environ,
-            "JUNTA_SECRET_KEY": SECRET,
-            "JUNTA_PORT": str(self.port),
-            "JUNTA_HOST": "127.0.0.1",
-            "JUNTA_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'junta.db'}",
-            "JUNTA_RECORDINGS_DIR": str(workdir / "recordings"),
-            "JUNTA_STORAGE_DIR": str(workdir / "storage"),
-            "JUNTA_ARGON2_TIME_COST": "1",
-            "JUNTA_ARGON2_MEMORY_KIB": "1024",
-            "JUNTA_ARGON2_PARALLELISM": "1",
-            "JUNTA_LOG_FORMAT": "json",
-            **env,
-        }
+        self.env = {**os.environ, **env}
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, *args: str) -> JuntaServe:
+    def start(self, *args: str) -> Self:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "web.cli", "serve", *args], cwd=REPO, env=self.env,
+            [sys.executable, "-m", "web.cli", *self.command, *args], cwd=REPO, env=self.env,
             stdout=log, stderr=subprocess.STDOUT,
         )
-        wait_until(self._ready, 90, f"{self.name} serving (log: {self.log_path})")
+        wait_until(self._ready, self.start_timeout, f"{self.name} serving (log: {self.log_path})")
         return self
 
     def _ready(self) -> bool:
@@ -189,13 +179,57 @@ class JuntaServe:
 
     def kill(self) -> None:
         """A crash: SIGKILL, nothing cleaned up."""
-        if self.process is not None:
+        if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
         if self.process is not None:
             _stop(self.process)
+
+
+class JuntaServe(_JuntaProcess):
+    """`junta serve`; its log is JSON lines."""
+
+    command = ("serve",)
+    start_timeout = 90.0
+
+    def __init__(self, workdir: Path, name: str, **env: str) -> None:
+        super().__init__(workdir, name, {
+            "JUNTA_SECRET_KEY": SECRET,
+            "JUNTA_HOST": "127.0.0.1",
+            "JUNTA_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'junta.db'}",
+            "JUNTA_RECORDINGS_DIR": str(workdir / "recordings"),
+            "JUNTA_STORAGE_DIR": str(workdir / "storage"),
+            "JUNTA_ARGON2_TIME_COST": "1",
+            "JUNTA_ARGON2_MEMORY_KIB": "1024",
+            "JUNTA_ARGON2_PARALLELISM": "1",
+            "JUNTA_LOG_FORMAT": "json",
+            **env,
+        })
+        self.env["JUNTA_PORT"] = str(self.port)
+
+
+MEDIA_SECRET = "fault-tests-media-secret-0123456789abcdef"
+
+
+class JuntaMediaNode(_JuntaProcess):
+    """`junta media`, registering itself in the test's Redis (its registration expires by
+    itself after a kill)."""
+
+    command = ("media",)
+
+    def __init__(self, workdir: Path, name: str, *, redis_url: str, prefix: str,
+                 recordings_dir: Path, ttl: float = 3.0) -> None:
+        super().__init__(workdir, name, {
+            "JUNTA_MEDIA_SECRET": MEDIA_SECRET,
+            "JUNTA_MEDIA_HOST": "127.0.0.1",
+            "JUNTA_RECORDINGS_DIR": str(recordings_dir),
+            "JUNTA_REDIS_URL": redis_url,
+            "JUNTA_REDIS_PREFIX": prefix,
+            "JUNTA_MEDIA_NODE_TTL": str(ttl),
+        })
+        self.env["JUNTA_MEDIA_PORT"] = str(self.port)
 
 
 class FailoverProxy:

@@ -12,6 +12,13 @@ If aiortc is upgraded, this is the file that should fail. Private names used by 
 - `RTCRtpSender._stream_id`: the msid stream announced in the SDP.
 - `MediaStreamTrack._id`: the msid track id.
 - `Vp8Encoder._packetize`, `H264Encoder._packetize`, `H264Encoder._split_bitstream`.
+- `DirectRtpSender` (frames sent without the sender's RTP loop): `RTCRtpSender.send` (wrapped
+  to read the negotiated parameters), `RTCRtpSender._retransmit` (replaced: NACKs answered from
+  our history), `RTCRtpSender._ssrc`, `_rtx_ssrc`, and the RTCP sender-report counters
+  `_RTCRtpSender__ntp_timestamp`, `__rtp_timestamp`, `__octet_count`, `__packet_count`;
+  on the way to the socket `RTCDtlsTransport._state` (`State.CONNECTED`), `._tx_srtp.protect`,
+  `RTCIceTransport._connection`, aioice `Connection._nominated[1]` and its pair's
+  `protocol.transport` and `remote_addr`.
 Also pinned here: NACKs from a subscriber are answered from the SFU sender's RTP history (RTX),
 which needs nothing of ours but must keep working for packetized frames.
 Relied on by contract rather than name: the receiver calls `__jitter_buffer.add` after RTX
@@ -47,13 +54,16 @@ from av import AudioFrame, VideoFrame
 
 from media.aiortc_tap import (
     PINNED_AIORTC_VERSION,
+    DirectRtpSender,
     ForwardedTrack,
     H264Packetizer,
     OpusPacketizer,
     ReceiverTap,
     Vp8Packetizer,
+    _wire,
     aiortc_version_is_pinned,
     install_packetizer,
+    packetizer_for,
     sender_encoder,
     set_stream_id,
     watch_keyframe_requests,
@@ -383,7 +393,98 @@ async def test_a_subscribers_nack_is_answered_by_the_sfu_with_a_retransmission()
         await receiver._send_rtcp_nack(sfu_sender._ssrc, [last_sequence])
 
         await wait_until(rtx_seen, within=3)
+        video = next(t for t in room.tracks if t.kind == "video")
+        output = room.published_track(video.track_id).output("viewer-1")
+        assert output is not None and output.direct is not None
+        assert output.direct.retransmissions >= 1  # answered from the direct sender's history
     finally:
         await viewer.close()
         await presenter.close()
         await room.close()
+
+
+async def test_a_senders_rtcp_counters_have_the_names_the_direct_sender_sets(
+    pcs: Callable[[], RTCPeerConnection],
+) -> None:
+    sender = pcs().addTransceiver("video", direction="sendonly").sender
+    for name in ("ntp_timestamp", "rtp_timestamp", "octet_count", "packet_count"):
+        assert getattr(sender, f"_RTCRtpSender__{name}") == 0
+    assert isinstance(sender._ssrc, int) and isinstance(sender._rtx_ssrc, int)
+    assert callable(sender._retransmit)
+
+
+@pytest.mark.parametrize(
+    ("kind", "codec", "make_frames"),
+    [
+        ("video", "VP8", lambda: encoded_video("VP8", 12)),
+        ("video", "H264", lambda: encoded_video("H264", 12)),
+        ("audio", "opus", lambda: encoded_opus(30)),
+    ],
+)
+async def test_a_direct_sender_sends_frames_a_peer_decodes_and_reports_them_in_rtcp(
+    pcs: Callable[[], RTCPeerConnection],
+    encoders_created: list[str],
+    kind: str,
+    codec: str,
+    make_frames: Callable[[], list[EncodedFrame]],
+) -> None:
+    sender_pc, receiver_pc = pcs(), pcs()
+    clock_rate = 90000 if kind == "video" else 48000
+    started = asyncio.Event()
+    track = ForwardedTrack(kind, clock_rate, 64, track_id="track-d", on_start=started.set)
+    transceiver = sender_pc.addTransceiver(track, direction="sendonly")
+    transceiver.setCodecPreferences(capabilities_for(kind, codec))
+    install_packetizer(transceiver.sender, codec)
+    track.direct = DirectRtpSender(transceiver.sender)
+    assert not track.sends_directly  # not negotiated yet
+    decoded: list[VideoFrame | AudioFrame] = []
+    consumers: list[asyncio.Future[None]] = []
+
+    @receiver_pc.on("track")
+    def on_track(remote: Any) -> None:
+        async def consume() -> None:
+            with contextlib.suppress(aiortc.mediastreams.MediaStreamError):
+                while True:
+                    decoded.append(await remote.recv())
+
+        consumers.append(asyncio.ensure_future(consume()))
+
+    await negotiate(sender_pc, receiver_pc)
+    await asyncio.wait_for(started.wait(), timeout=10)
+    assert track.sends_directly and _wire(transceiver.sender) is not None
+    stamper = track.direct.stamper
+    assert stamper is not None and stamper.parameters.ssrc == transceiver.sender._ssrc
+    assert stamper.parameters.mid == transceiver.mid and stamper.parameters.mid_extension_id
+    if kind == "video":
+        assert stamper.parameters.rtx_ssrc == transceiver.sender._rtx_ssrc
+        assert stamper.parameters.rtx_payload_type is not None
+    packetizer = packetizer_for(codec)
+    frames = make_frames()
+    for frame in frames:
+        assert track.send(packetizer.packetize(frame.data), frame.timestamp)
+        await asyncio.sleep(0.005)
+
+    await wait_until(lambda: len(decoded) >= len(frames) // 2, within=10)
+
+    assert encoders_created == []
+    assert track.frames_sent == len(frames)
+    if kind == "video":
+        assert {(f.width, f.height) for f in decoded} == {(320, 240)}
+    else:
+        assert {f.sample_rate for f in decoded} == {48000}
+    sender_stats = (await transceiver.sender.getStats()).values()
+    outbound = [s for s in sender_stats if s.type == "outbound-rtp"]
+    assert outbound[0].packetsSent == stamper.packets_sent > 0
+    receiver = receiver_pc.getTransceivers()[0].receiver
+
+    async def sender_reported() -> bool:
+        stats = (await receiver.getStats()).values()
+        return any(s.type == "remote-outbound-rtp" and s.packetsSent > 0 for s in stats)
+
+    deadline = asyncio.get_running_loop().time() + 5
+    while not await sender_reported():  # RTCP SRs go out every 0.5-1.5 s
+        assert asyncio.get_running_loop().time() < deadline, "no sender report with our counters"
+        await asyncio.sleep(0.1)
+    track.stop()
+    for consumer in consumers:
+        consumer.cancel()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
@@ -127,3 +128,18 @@ async def test_a_new_publisher_stream_restarts_subscribers_from_a_keyframe(
     assert track.forwarder.keyframe_requests_sent == 2
     track._on_frame(frame(5))
     assert output._queue.qsize() == 0
+
+
+async def test_a_frame_is_packetized_once_for_all_its_subscribers(pc: RTCPeerConnection) -> None:
+    track = video_track(pc, FakeClock())
+    keyframe = EncodedFrame(bytes(range(256)) * 20, 3000, True)
+    # Every subscriber's Deliver carries the frame rebased: same data object, own timestamp.
+    rebased = [replace(keyframe, timestamp=t) for t in (0, 90000)]
+
+    first, second = (track._payloads(frame) for frame in rebased)
+    following = track._payloads(EncodedFrame(b"\x01" * 100, 6000, False))
+
+    assert first is second and len(first) > 1
+    # One VP8 picture id sequence per track (RFC 7741 descriptor, 15-bit M form).
+    picture_id = ((first[0][2] & 0x7F) << 8) | first[0][3]
+    assert ((following[0][2] & 0x7F) << 8) | following[0][3] == (picture_id + 1) % (1 << 15)

@@ -72,6 +72,7 @@ class SfuBot:
     offers: list[dict[str, Any]] = field(default_factory=list)
     answered_at: list[float] = field(default_factory=list)
     decoded: list[Decoded] = field(default_factory=list)
+    moves: int = 0  # `sfu {kind: "moved"}` received
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -117,6 +118,9 @@ class SfuBot:
     async def _answer_offers(self) -> None:
         while True:
             event = await self.page.received["sfu"].get()
+            if event["kind"] == "moved":
+                await self._moved()
+                continue
             assert event["kind"] == "offer"
             self.offers.append(event)
             pc = self.subscribe_pc
@@ -136,6 +140,16 @@ class SfuBot:
                 "type": "answer", "sdp": pc.localDescription.sdp}})
             assert ack == {"ok": True}, ack
             self.answered_at.append(time.monotonic())
+
+    async def _moved(self) -> None:
+        """The room moved to another media node: publish there, wait for a fresh offer."""
+        self.moves += 1
+        if self.subscribe_pc is not None:
+            await self.subscribe_pc.close()
+            self.subscribe_pc = None
+        self.decoded.clear()
+        if self.publish_pc is not None:
+            self._tasks.append(asyncio.ensure_future(self.publish(restart=True)))
 
     async def resubscribe(self) -> dict[str, Any]:
         """Replace the subscribe connection, as a client does when it failed."""

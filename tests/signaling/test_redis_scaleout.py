@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
 import redis.asyncio as aioredis
-import socketio
 from aiohttp import web
 
 from signaling.roomstate_redis import RedisRoomState
+from signaling.scaleout import CallManager
 from signaling.server import build_socket_server
 from tests.services import REDIS_URL, free_port, port_open, require
 from tests.signaling.conftest import (
@@ -56,12 +57,12 @@ async def cluster() -> AsyncIterator[Cluster]:
     unique = uuid.uuid4().hex
     cluster = Cluster(aioredis.Redis.from_url(REDIS_URL), f"junta-test-{unique}",
                       f"junta-test:{unique}:")
-    managers: list[socketio.AsyncRedisManager] = []
+    managers: list[CallManager] = []
     states: list[RedisRoomState] = []
     runners: list[web.AppRunner] = []
     try:
         for _ in range(2):
-            manager = socketio.AsyncRedisManager(REDIS_URL, channel=cluster.channel)
+            manager = CallManager(REDIS_URL, channel=cluster.channel)
             state = RedisRoomState(REDIS_URL, prefix=cluster.prefix)
             managers.append(manager)
             states.append(state)
@@ -202,3 +203,21 @@ async def test_a_moderator_admits_a_guest_waiting_on_the_other_server(cluster: C
         chat = await host.call("chat", {"text": "bienvenida"})
         assert await guest.next("chat") == chat["message"]
         await assert_relays(guest, host)
+
+
+async def test_a_signal_between_sockets_of_one_process_is_not_published(
+    cluster: Cluster,
+) -> None:
+    async with asyncio.timeout(15):
+        server = cluster.servers[0]
+        alice, bob = await server.participant("alice"), await server.participant("bob")
+        async with cluster.redis.pubsub(ignore_subscribe_messages=True) as watcher:
+            await watcher.subscribe(cluster.channel)
+            await assert_relays(alice, bob)
+            published = []
+            for _ in range(10):  # what reached the channel within half a second
+                message = await watcher.get_message(timeout=0.05)
+                if message is not None:
+                    published.append(json.loads(message["data"]))
+        # Not even the relayed signal: only the sockets' own process could deliver it.
+        assert [m.get("event") for m in published if m.get("method") == "emit"] == []

@@ -213,3 +213,34 @@ async def test_concurrent_answers_to_a_recording_lose_nothing(state: RoomState) 
     assert got is not None and got.since == 1.5
     assert {p: c.granted for p, c in got.consents.items()} == {f"p{n}": n % 2 == 0
                                                                for n in range(10)}
+
+
+async def test_a_room_stays_on_the_media_node_it_was_first_placed_on(state: RoomState) -> None:
+    assert await state.get_media_node("r") is None
+    assert await state.claim_media_node("r", "node-a") == "node-a"
+    assert await state.claim_media_node("r", "node-b") == "node-a"  # another process agrees
+    assert await state.get_media_node("r") == "node-a"
+    assert await state.get_media_node("other") is None
+
+
+async def test_a_room_leaves_a_dead_media_node_exactly_once(state: RoomState) -> None:
+    await state.claim_media_node("r", "dead")
+    moves = await asyncio.gather(*(state.move_media_node("r", "dead", f"n{i}") for i in range(5)))
+    assert sum(moves) == 1
+    winner = await state.get_media_node("r")
+    assert winner == f"n{moves.index(True)}"
+    # Moving "from dead" again changes nothing: the room is on a live node now.
+    assert not await state.move_media_node("r", "dead", "late")
+    assert await state.get_media_node("r") == winner
+    # A room with no placement (e.g. expired) may be placed by a move.
+    assert await state.move_media_node("fresh", "dead", "n9")
+    assert await state.get_media_node("fresh") == "n9"
+
+
+async def test_releasing_a_placement_needs_its_node(state: RoomState) -> None:
+    await state.claim_media_node("r", "node-a")
+    await state.release_media_node("r", "node-b")
+    assert await state.get_media_node("r") == "node-a"
+    await state.release_media_node("r", "node-a")
+    assert await state.get_media_node("r") is None
+    assert await state.claim_media_node("r", "node-b") == "node-b"

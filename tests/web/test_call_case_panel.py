@@ -137,3 +137,64 @@ async def test_the_room_page_of_a_session_configures_the_case_panel(
 
     assert (await panel(ROOM))["agenda_url"] == AGENDA
     assert await panel("interconsulta-lla") is None
+
+
+async def test_only_the_chair_gets_the_in_call_recommendation_form_and_it_uses_the_case_apis(
+    web_client: TestClient[Any, Any], login_as: Login
+) -> None:
+    scheduled = await demo_case(web_client, SCHEDULED)
+    board = await _board_id(web_client)
+    specialist = await sign_in(web_client, login_as, demo.SPECIALIST_LA_RAZA)
+    assert (await specialist.ok("GET", f"{AGENDA}/1"))["recommendation"] is None
+    chair = await sign_in(web_client, login_as, demo.COORDINATOR)  # the demo board's chair
+    first = await chair.ok("GET", f"{AGENDA}/1")
+    assert (first["code"], first["status"]) == (scheduled, "scheduled")
+    form = first["recommendation"]
+    assert form["issue_url"] == f"/api/cases/{scheduled}/recommendation"
+    # Still only scheduled: the panel marks it discussed there first.
+    assert form["discussed_url"] == f"/api/sessions/{board}/agenda/{scheduled}/discussed"
+    names = {person["id"]: person["name"] for person in form["signatories"]}
+    laraza = await demo_user_id(web_client, demo.SPECIALIST_LA_RAZA)
+    assert laraza in names and await demo_user_id(web_client, demo.COORDINATOR) not in names
+
+    await chair.ok("POST", form["discussed_url"])
+    discussed = await chair.ok("GET", f"{AGENDA}/1")
+    assert discussed["status"] == "discussed"
+    assert discussed["recommendation"]["discussed_url"] is None
+    body = {
+        "diagnostic_criteria": "Meduloblastoma grupo 3 metastásico.",
+        "suggested_studies": "",
+        "treatment_suggestions": "Quimioterapia de alto riesgo y radioterapia craneoespinal.",
+        "signatories": [laraza],
+    }
+    outsider = await demo_user_id(web_client, demo.REFERRER)
+    refused = await chair.call("POST", form["issue_url"], {**body, "signatories": [outsider]})
+    assert refused.status == 400
+    assert (await refused.json())["error"]["code"] == "invalid_signatory"
+    issued = await chair.ok("POST", form["issue_url"], body, status=201)
+    # The chair signs always; the consultant who agreed too.
+    assert {person["id"] for person in issued["signatories"]} == {
+        laraza, await demo_user_id(web_client, demo.COORDINATOR)
+    }
+    after = await chair.ok("GET", f"{AGENDA}/1")
+    assert (after["status"], after["recommendation"]) == ("recommendation_issued", None)
+    # The specialist never had the form, and may not issue through the API either.
+    assert (await specialist.call("POST", form["issue_url"], body)).status in (403, 409)
+
+
+def test_every_text_of_the_case_panel_is_in_both_client_catalogs() -> None:
+    from pathlib import Path
+
+    from web.i18n import I18n
+
+    script = (Path(__file__).resolve().parents[2] / "web/static/js/call/casepanel.js").read_text()
+    texts = set(re.findall(r'\bt\("((?:[^"\\]|\\.)+)"', script))
+    # The label tables (`t(STATUS[...])`, `t(REFUSED[...])`, ...): their values are msgids too.
+    for table in re.findall(r"^const [A-Z]+ = \{(.*?)\};", script, re.S | re.M):
+        texts.update(re.findall(r':\s*"([^"]+)"', table))
+    assert {"Issue recommendation", "Recommendation issued", "Diagnostic criteria"} <= texts
+    for locale, catalog in I18n().client.items():
+        missing = sorted(text for text in texts if text not in catalog)
+        assert not missing, (locale, missing)
+    spanish = I18n().client["es_MX"]
+    assert spanish["Issue recommendation"] == "Emitir recomendación"

@@ -4,12 +4,32 @@
 // position and each page fetches that case from the web API, which checks that this user may see
 // it and audits the read. Signaling never carries clinical text (PROTOCOL.md, "The agenda").
 // Everything the server sends is shown with textContent only.
+//
+// The session's chair also issues the recommendation (nota de interconsulta) from here: the case
+// API says, for the chair only, where to post (`recommendation`); the form posts to the same JSON
+// APIs the case page uses (CSRF header, their authorization and audit), marking the case
+// discussed first while it is only scheduled, then reads the case again for its new status.
 
 import { t } from "./i18n.js";
 import { el, toast } from "./ui.js";
 
 const SEX = { female: "Female", male: "Male", undetermined: "Undetermined sex" };
 const URGENCY = { urgent: "Urgent", priority: "Priority", routine: "Routine" };
+const STATUS = {
+  draft: "Draft", submitted: "Submitted", information_requested: "Information requested",
+  accepted: "Accepted", scheduled: "Scheduled", discussed: "Discussed",
+  recommendation_issued: "Recommendation issued", closed: "Closed", rejected: "Rejected", withdrawn: "Withdrawn",
+};
+// Why the server refused the recommendation, by its error code (anything else: the code shown).
+const REFUSED = {
+  invalid_request: "Fill in the diagnostic criteria and the treatment suggestions.",
+  invalid_signatory: "Signatories must be consultants who took part in the session.",
+  illegal_transition: "This step is not possible now: the case may have changed.",
+  not_allowed: "You may not issue the recommendation for this case.",
+  not_found: "You may not issue the recommendation for this case.",
+  csrf_failed: "Your session changed: reload the page.",
+  not_signed_in: "Your session ended: sign in again.",
+};
 
 async function getJson(url) {
   const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
@@ -19,6 +39,25 @@ async function getJson(url) {
     throw error;
   }
   return response.json();
+}
+
+/** POST `body` as JSON with the page's CSRF token; the reply, or an Error with `code`. */
+async function postJson(url, body) {
+  const csrf = document.querySelector('meta[name="csrf-token"]');
+  const response = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf ? csrf.content : "", Accept: "application/json" },
+    body: JSON.stringify(body || {}),
+  });
+  const reply = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(`${url} answered ${response.status}`);
+    error.status = response.status;
+    error.code = (reply.error && reply.error.code) || String(response.status);
+    throw error;
+  }
+  return reply;
 }
 
 export class CasePanel {
@@ -42,6 +81,10 @@ export class CasePanel {
     this.failed = false;
     this.loading = null;
     this.mounted = false;
+    /** The chair's recommendation form while open: {code, form, message, submit}; kept across renders. */
+    this.recommendation = null;
+    /** The code of the case this page just issued the recommendation for (says so in the panel). */
+    this.issued = null;
   }
 
   /** Build the panel's skeleton and read the agenda; called when the call view opens. */
@@ -140,7 +183,99 @@ export class CasePanel {
 
   /** What tests and support read: the room's place and the case shown. */
   snapshot() {
-    return { current: this.current, total: this.items.length, code: this.shown ? this.shown.code : null, loading: this.loading !== null };
+    return {
+      current: this.current, total: this.items.length, code: this.shown ? this.shown.code : null,
+      status: this.shown ? this.shown.status : null, loading: this.loading !== null,
+    };
+  }
+
+  // ---------------------------------------------------------------------------- the recommendation
+
+  /** Open (or close) the chair's form for the case shown. */
+  toggleRecommendation() {
+    const c = this.shown;
+    if (this.recommendation && c && this.recommendation.code === c.code) this.recommendation = null;
+    else if (c && c.recommendation) this.recommendation = this.buildRecommendationForm(c);
+    this.renderCase();
+    if (this.recommendation) this.recommendation.form.querySelector("textarea").focus();
+  }
+
+  buildRecommendationForm(c) {
+    const area = (id, label, { required = false } = {}) => [
+      el("label", { for: id }, label),
+      el("textarea", { id, name: id, rows: "3", maxlength: "20000", required }),
+    ];
+    const signers = c.recommendation.signatories.map((person) =>
+      el("label", { class: "casepanel-check" },
+        el("input", { type: "checkbox", name: "signatories", value: person.id }), " ", person.name),
+    );
+    const message = el("p", { class: "casepanel-message", id: "casepanel-rec-message", role: "status", "aria-live": "polite" });
+    const submit = el("button", { type: "submit", class: "mini mini-primary", id: "casepanel-rec-submit" }, t("Issue recommendation"));
+    const form = el("form", { class: "casepanel-form", id: "casepanel-rec-form", "aria-labelledby": "casepanel-rec-title" },
+      el("h4", { id: "casepanel-rec-title" }, t("Recommendation")),
+      ...area("casepanel-rec-criteria", t("Diagnostic criteria"), { required: true }),
+      ...area("casepanel-rec-studies", t("Suggested studies")),
+      ...area("casepanel-rec-treatment", t("Treatment suggestions"), { required: true }),
+      signers.length
+        ? el("fieldset", { class: "casepanel-signers" }, el("legend", {}, t("Consultants who agree and sign")), ...signers)
+        : null,
+      message,
+      el("div", { class: "casepanel-actions" },
+        submit,
+        el("button", { type: "button", class: "mini", id: "casepanel-rec-cancel", onclick: () => this.toggleRecommendation() }, t("Cancel")),
+      ),
+    );
+    const entry = { code: c.code, form, message, submit };
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      // The case as last read (a failed attempt may have marked it discussed meanwhile).
+      this.issueRecommendation(entry, this.shown && this.shown.code === c.code ? this.shown : c);
+    });
+    return entry;
+  }
+
+  async issueRecommendation(entry, c) {
+    if (!c.recommendation) return; // no longer the chair's to issue (the panel shows the status)
+    const value = (id) => entry.form.querySelector(`#${id}`).value.trim();
+    const body = {
+      diagnostic_criteria: value("casepanel-rec-criteria"),
+      suggested_studies: value("casepanel-rec-studies"),
+      treatment_suggestions: value("casepanel-rec-treatment"),
+      signatories: [...entry.form.querySelectorAll('input[name="signatories"]:checked')].map((box) => box.value),
+    };
+    if (!body.diagnostic_criteria || !body.treatment_suggestions) {
+      this.tell(entry, t(REFUSED.invalid_request), "error");
+      return;
+    }
+    entry.submit.disabled = true;
+    this.tell(entry, t("Issuing the recommendation…"), "info");
+    try {
+      // The workflow issues only for a discussed case: discussing it in the call is what this is.
+      if (c.recommendation.discussed_url) await postJson(c.recommendation.discussed_url);
+      await postJson(c.recommendation.issue_url, body);
+    } catch (error) {
+      const reason = REFUSED[error.code] ? t(REFUSED[error.code]) : t("The recommendation could not be issued ({code}).", { code: error.code || "error" });
+      this.tell(entry, reason, "error");
+      entry.submit.disabled = false;
+      // A first step that went through (marked discussed) shows in the status; the form stays.
+      if (c.recommendation.discussed_url) this.refreshShown();
+      return;
+    }
+    this.recommendation = null;
+    toast(this.toasts, t("Recommendation issued for {code}.", { code: c.code }));
+    this.issued = c.code;
+    await this.refreshShown();
+  }
+
+  /** Read the case shown again (its status and what the chair may still do). */
+  async refreshShown() {
+    if (!this.shown) return;
+    await this.goTo(this.current, { force: true });
+  }
+
+  tell(entry, text, kind) {
+    entry.message.textContent = text;
+    entry.message.dataset.kind = kind;
   }
 
   // ---------------------------------------------------------------------------- rendering
@@ -202,6 +337,7 @@ export class CasePanel {
       box.replaceChildren(el("p", { class: "casepanel-note" }, t("Loading the case…")));
       return;
     }
+    if (this.recommendation && (this.recommendation.code !== c.code || !c.recommendation)) this.recommendation = null;
     const patient = t("{initials} · {years} years {months} months · {sex}", {
       initials: c.patient.initials, years: c.patient.age_years, months: c.patient.age_months, sex: t(SEX[c.patient.sex] || c.patient.sex),
     });
@@ -210,7 +346,8 @@ export class CasePanel {
       el("li", {}, el("a", { href: file.download_url, download: file.filename, rel: "noopener" }, file.filename)),
     );
     box.replaceChildren(
-      el("p", { class: "casepanel-code" }, el("span", { id: "casepanel-code" }, c.code), " · ", t(URGENCY[c.urgency] || c.urgency)),
+      el("p", { class: "casepanel-code" }, el("span", { id: "casepanel-code" }, c.code), " · ", t(URGENCY[c.urgency] || c.urgency),
+        " · ", el("span", { class: "casepanel-status", id: "casepanel-status", dataset: { status: c.status } }, t(STATUS[c.status] || c.status))),
       el("h3", { class: "casepanel-diagnosis", id: "casepanel-diagnosis" }, `${c.diagnosis} (${c.icd10_code})`),
       el("dl", { class: "casepanel-facts" },
         ...field(t("Patient"), patient, "casepanel-patient"),
@@ -221,6 +358,21 @@ export class CasePanel {
       el("p", { class: "casepanel-question", id: "casepanel-question" }, c.clinical_question),
       el("h4", {}, t("Attachments")),
       files.length ? el("ul", { class: "casepanel-files", id: "casepanel-files" }, ...files) : el("p", { class: "casepanel-note" }, t("No attachments.")),
+      ...this.recommendationPart(c),
     );
+  }
+
+  /** For the chair: the action that opens the form (or the open form itself, as typed so far). */
+  recommendationPart(c) {
+    if (c.status === "recommendation_issued" && this.issued === c.code) {
+      return [el("p", { class: "casepanel-message", id: "casepanel-rec-done", dataset: { kind: "ok" } }, t("The recommendation was issued; the referrer can download it."))];
+    }
+    if (!c.recommendation) return [];
+    if (this.recommendation) return [this.recommendation.form];
+    return [
+      el("div", { class: "casepanel-actions" },
+        el("button", { type: "button", class: "mini mini-primary", id: "casepanel-issue", onclick: () => this.toggleRecommendation() }, t("Issue recommendation")),
+      ),
+    ];
   }
 }

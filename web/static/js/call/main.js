@@ -486,6 +486,12 @@ function onMode({ mode: wanted } = {}) {
 }
 
 function onSfu(message) {
+  if (message && message.kind === "moved") {
+    // The room's media node died; the room is on another one now: connect to it anew.
+    logEvent("sfu-moved");
+    if (sfu) sfu.moved();
+    return;
+  }
   if (!message || message.kind !== "offer") return;
   logEvent("sfu-offer", { tracks: Object.keys(message.tracks || {}).length });
   // An offer means the room is on the SFU, whatever we heard (or missed) before.

@@ -13,9 +13,13 @@
 // RTCPeerConnection (publish with `restart: true`, or `sfu {action: "resubscribe"}`).
 
 // A leg "disconnected" this long, or still not connected this long after its negotiation, is
-// treated as failed and replaced.
+// treated as failed and replaced. A leg whose ICE checks or DTLS handshake are still under way
+// when the timer fires gets up to CONNECT_PATIENCE more periods: on a loaded machine a handshake
+// can outlast one period, and a replacement would start it over from nothing, no faster, so a
+// busy server would never get a leg up (each try thrown away just before it would have worked).
 const DISCONNECTED_GRACE_MS = 4000;
 const CONNECT_TIMEOUT_MS = 12000;
+const CONNECT_PATIENCE = 2;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10000;
 
@@ -328,6 +332,22 @@ export class SfuSession extends EventTarget {
     this.#changed();
   }
 
+  /**
+   * The room moved to another media node (its node died): publish there at once, and drop the
+   * subscription; the server's next offer (new ICE credentials) opens a fresh one.
+   */
+  moved() {
+    if (this.closed) return;
+    this.publishFailures = 0;
+    this.subscribeFailures = 0;
+    if (this.canPublish) this.#openPublish(true);
+    if (this.subscribePc) this.#closePc(this.subscribePc, "subscribe");
+    this.subscribePc = null;
+    this.tracksByMid = {};
+    this.#regroup();
+    this.#changed();
+  }
+
   /** Replace one leg by a new connection, as after a failure (support and tests). */
   restartLeg(leg) {
     if (leg === "publish" || leg === "subscribe") this.#replace(leg);
@@ -403,16 +423,22 @@ export class SfuSession extends EventTarget {
     };
   }
 
-  /** A negotiated leg that does not connect in time is replaced. */
-  #armConnectTimer(pc, leg) {
+  /** A negotiated leg that does not connect in time is replaced (see CONNECT_PATIENCE). */
+  #armConnectTimer(pc, leg, extensions = 0) {
     if (pc.connectionState === "connected") return;
     clearTimeout(this.timers.get(`${leg}:connect`));
     this.timers.set(`${leg}:connect`, setTimeout(() => {
       const current = leg === "publish" ? this.publishPc : this.subscribePc;
-      if (pc === current && !this.closed && ["new", "connecting"].includes(pc.connectionState)) {
-        console.warn("junta: SFU %s connection did not connect, replacing it", leg);
-        this.#replace(leg);
+      if (pc !== current || this.closed || !["new", "connecting"].includes(pc.connectionState)) return;
+      // ICE pairs being checked or found, or DTLS under way: progress, not a dead leg.
+      const progressing = pc.connectionState === "connecting" && ["checking", "connected", "completed"].includes(pc.iceConnectionState);
+      if (progressing && extensions < CONNECT_PATIENCE) {
+        console.info("junta: SFU %s connection still connecting (ICE %s), waiting longer", leg, pc.iceConnectionState);
+        this.#armConnectTimer(pc, leg, extensions + 1);
+        return;
       }
+      console.warn("junta: SFU %s connection did not connect, replacing it", leg);
+      this.#replace(leg);
     }, CONNECT_TIMEOUT_MS));
   }
 
