@@ -10,7 +10,9 @@ N socket.io clients (python-socketio, websocket) join rooms of four and send ICE
 - `junta×2`: two `/call` processes over Redis (AsyncRedisManager, RedisRoomState, RedisGraces),
   each room split across both (needs Redis at JUNTA_TEST_REDIS_URL or 127.0.0.1:6379).
 
-Per server, two phases: *throughput* (every client sends its next message once the previous was
+Per server, two phases, latency first (before the saturating phase leaves a backlog, and within
+the first engine.io ping interval, so the pings of clients that all connected at once do not
+land in one burst): *throughput* (every client sends its next message once the previous was
 acknowledged, at most 40 a second each: under the namespace's rate limit), messages delivered per
 second and the server processes' CPU-seconds per 1,000 messages; *latency* at a fixed offered
 load (`--rate` messages per client per second), p50/p99 from send to delivery (one clock: clients
@@ -266,14 +268,18 @@ async def measure(name: str, urls: list[str], pids: list[int],
     try:
         clock.recording = False
         await fixed_rate(clients, clock, 1.0, args.rate)  # warm-up
+        # Latency first: after the saturating phase, sockets and queues hold a backlog that
+        # would be measured instead of the steady state; and within the first engine.io ping
+        # interval (25 s), because clients that all connected in the same few seconds are
+        # pinged in one burst, which real clients, connecting at different times, never are.
         clock.recording, clock.delivered, clock.latencies = True, 0, []
+        await fixed_rate(clients, clock, args.seconds, args.rate)
+        lat = sorted(clock.latencies)
+        clock.delivered, clock.latencies = 0, []
         cpu_before = cpu_seconds(pids)
         throughput = await closed_loop(clients, clock, args.seconds)
         cpu = cpu_seconds(pids) - cpu_before
         cpu_per_kmsg = cpu / max(1, clock.delivered) * 1000
-        clock.delivered, clock.latencies = 0, []
-        await fixed_rate(clients, clock, args.seconds, args.rate)
-        lat = sorted(clock.latencies)
         p50 = statistics.median(lat) * 1000 if lat else float("nan")
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else float("nan")
         return Result(name, throughput, cpu_per_kmsg, p50, p99, clock.refused, clock.timed_out)
