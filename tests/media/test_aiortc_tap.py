@@ -291,6 +291,26 @@ async def test_request_keyframe_before_any_packet_is_a_no_op(
     assert tap.request_keyframe() is False
 
 
+def decode_remote_tracks(
+    pc: RTCPeerConnection,
+) -> tuple[list[VideoFrame | AudioFrame], list[asyncio.Future[None]]]:
+    """Decode every track `pc` receives into the returned list until the track ends; the
+    consumer tasks come back too, for the test to cancel."""
+    decoded: list[VideoFrame | AudioFrame] = []
+    consumers: list[asyncio.Future[None]] = []
+
+    @pc.on("track")
+    def on_track(remote: Any) -> None:
+        async def consume() -> None:
+            with contextlib.suppress(aiortc.mediastreams.MediaStreamError):
+                while True:
+                    decoded.append(await remote.recv())
+
+        consumers.append(asyncio.ensure_future(consume()))
+
+    return decoded, consumers
+
+
 @pytest.mark.parametrize(
     ("kind", "codec", "make_frames", "packetizer"),
     [
@@ -315,17 +335,7 @@ async def test_a_sender_with_a_packetizer_sends_encoded_frames_that_a_peer_decod
     transceiver.setCodecPreferences(capabilities_for(kind, codec))
     install_packetizer(transceiver.sender, codec)
     set_stream_id(transceiver.sender, "stream-x")
-    decoded: list[VideoFrame | AudioFrame] = []
-    consumers: list[asyncio.Future[None]] = []
-
-    @receiver_pc.on("track")
-    def on_track(remote: Any) -> None:
-        async def consume() -> None:
-            with contextlib.suppress(aiortc.mediastreams.MediaStreamError):
-                while True:
-                    decoded.append(await remote.recv())
-
-        consumers.append(asyncio.ensure_future(consume()))
+    decoded, consumers = decode_remote_tracks(receiver_pc)
 
     await negotiate(sender_pc, receiver_pc)
     assert "a=msid:stream-x track-x" in sender_pc.localDescription.sdp
@@ -437,17 +447,7 @@ async def test_a_direct_sender_sends_frames_a_peer_decodes_and_reports_them_in_r
     install_packetizer(transceiver.sender, codec)
     track.direct = DirectRtpSender(transceiver.sender)
     assert not track.sends_directly  # not negotiated yet
-    decoded: list[VideoFrame | AudioFrame] = []
-    consumers: list[asyncio.Future[None]] = []
-
-    @receiver_pc.on("track")
-    def on_track(remote: Any) -> None:
-        async def consume() -> None:
-            with contextlib.suppress(aiortc.mediastreams.MediaStreamError):
-                while True:
-                    decoded.append(await remote.recv())
-
-        consumers.append(asyncio.ensure_future(consume()))
+    decoded, consumers = decode_remote_tracks(receiver_pc)
 
     await negotiate(sender_pc, receiver_pc)
     await asyncio.wait_for(started.wait(), timeout=10)
