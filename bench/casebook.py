@@ -9,7 +9,8 @@ center, and `--cases` cases bulk-loaded with COPY in a realistic mix of statuses
 a few thousand waiting in the queue), then VACUUM ANALYZE.
 
 Measured in the same run, after a warm-up, one request at a time (the latency of one request,
-not throughput), `--requests` times each:
+not throughput), `--requests` times each, the four taken in turn so that a noisy moment costs
+them alike:
 (a) app/queue: `GET /queue`, the coordinators' queue page, through the real app (aiohttp on a
     port, session cookie, middlewares, audit write, template);
 (b) app/api:   `GET /api/cases?status=accepted`, the JSON listing, likewise;
@@ -54,6 +55,7 @@ from casebook.models import Center, CenterKind, Role, User  # noqa: E402
 from casebook.passwords import PasswordPolicy, Passwords  # noqa: E402
 from web.app import create_app, prepare_database  # noqa: E402
 from web.auth import SESSION_COOKIE  # noqa: E402
+from web.heap import settle_collector_on_startup  # noqa: E402
 from web.settings import Settings  # noqa: E402
 
 DATABASE = "junta_bench"
@@ -206,18 +208,23 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20, method="inclusive")[18]
 
 
-async def timed(label: str, runs: int, call: Any) -> list[float]:
-    for _ in range(max(10, runs // 10)):  # warm-up: caches, prepared statements, pools
-        await call()
-    samples = []
+async def timed(runs: int, calls: dict[str, Any]) -> dict[str, list[float]]:
+    """Each call's latency `runs` times, the calls taken in turn (a, b, c, d, a, b, ...): a
+    noisy neighbour then slows the app and its plain-SQL baseline alike, not one phase."""
+    for call in calls.values():
+        for _ in range(max(10, runs // 10)):  # warm-up: caches, prepared statements, pools
+            await call()
+    samples: dict[str, list[float]] = {label: [] for label in calls}
     for _ in range(runs):
-        started = time.perf_counter()
-        await call()
-        samples.append((time.perf_counter() - started) * 1000)
-    print(
-        f"{label:<10} median {statistics.median(samples):6.2f} ms   "
-        f"p95 {p95(samples):6.2f} ms   max {max(samples):6.2f} ms"
-    )
+        for label, call in calls.items():
+            started = time.perf_counter()
+            await call()
+            samples[label].append((time.perf_counter() - started) * 1000)
+    for label, taken in samples.items():
+        print(
+            f"{label:<10} median {statistics.median(taken):6.2f} ms   "
+            f"p95 {p95(taken):6.2f} ms   max {max(taken):6.2f} ms"
+        )
     return samples
 
 
@@ -261,6 +268,7 @@ async def session_token(app: web.Application) -> str:
 
 async def measure(settings: Settings, runs: int) -> tuple[float, float, float]:
     app = create_app(settings)
+    app.on_startup.append(settle_collector_on_startup)  # as `junta serve` does
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -277,22 +285,23 @@ async def measure(settings: Settings, runs: int) -> tuple[float, float, float]:
                     await reply.read()
                     assert reply.status == 200, (path, reply.status)
 
-            app_queue = await timed("app/queue", runs, lambda: page("/queue"))
-            app_api = await timed(
-                "app/api", runs, lambda: page("/api/cases?status=accepted")
+            samples = await timed(
+                runs,
+                {
+                    "app/queue": lambda: page("/queue"),
+                    "app/api": lambda: page("/api/cases?status=accepted"),
+                    "sql/queue": lambda: plain(
+                        connection, QUEUE_WHERE,
+                        "cases.urgency_rank, cases.submitted_at, cases.id", 50,
+                    ),
+                    "sql/api": lambda: plain(connection, API_WHERE, "cases.id DESC", 20),
+                },
             )
-        sql_queue = await timed(
-            "sql/queue", runs,
-            lambda: plain(
-                connection, QUEUE_WHERE, "cases.urgency_rank, cases.submitted_at, cases.id", 50
-            ),
-        )
-        sql_api = await timed(
-            "sql/api", runs, lambda: plain(connection, API_WHERE, "cases.id DESC", 20)
-        )
     finally:
         await connection.close()
         await runner.cleanup()
+    app_queue, app_api = samples["app/queue"], samples["app/api"]
+    sql_queue, sql_api = samples["sql/queue"], samples["sql/api"]
     queue_ratio = p95(app_queue) / p95(sql_queue)
     api_ratio = p95(app_api) / p95(sql_api)
     print(f"ratio app/plain p95: queue {queue_ratio:.2f}x, api {api_ratio:.2f}x")

@@ -46,6 +46,7 @@ sys.path.insert(0, str(REPO))
 
 from signaling.grants import issue_grant, sign_grant  # noqa: E402
 from signaling.protocol import PROTOCOL_VERSION  # noqa: E402
+from web.heap import settle_collector  # noqa: E402
 
 SECRET = b"bench-signaling-secret-0123456789abcdef"
 ROOM_SIZE = 4
@@ -97,6 +98,7 @@ def serve(kind: str, port: int, redis_url: str | None, prefix: str) -> None:
         await web.TCPSite(runner, "127.0.0.1", port).start()
         if scale_out is not None:
             scale_out.start(sio)
+        settle_collector()  # as `junta serve` does; the bare relay alike, so the two compare
         await asyncio.Event().wait()
 
     asyncio.run(main())
@@ -221,16 +223,28 @@ async def closed_loop(clients: list[Client], clock: Clock, seconds: float) -> fl
 
 
 async def fixed_rate(clients: list[Client], clock: Clock, seconds: float, rate: float) -> None:
-    """Every client sends `rate` messages a second (phases spread evenly)."""
-    end = time.perf_counter() + seconds
+    """Every client sends `rate` messages a second, on a fixed timetable with the clients'
+    phases spread evenly over the interval.
+
+    The timetable is absolute (client i sends at start + i/N·interval + k·interval): scheduling
+    each send one interval after the previous one began lets any stall shift the phases of the
+    clients it delayed onto the same instant, and they then stay bunched, a self-made burst of
+    hundreds of messages once a second that no real set of browsers sends. A slot missed
+    because the client was still waiting is skipped, not made up in a burst.
+    """
+    start = time.perf_counter()
+    end = start + seconds
     interval = 1 / rate
 
     async def loop(index: int, client: Client) -> None:
-        await asyncio.sleep(interval * index / len(clients))
-        while time.perf_counter() < end:
-            started = time.perf_counter()
+        due = start + interval * index / len(clients)
+        while due < end:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
             await send(client, clock)
-            await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
+            due += interval
+            now = time.perf_counter()
+            if due < now:
+                due += interval * ((now - due) // interval + 1)
 
     await asyncio.gather(*(loop(i, c) for i, c in enumerate(clients)))
     await asyncio.sleep(0.5)
@@ -265,6 +279,7 @@ async def measure(name: str, urls: list[str], pids: list[int],
                   args: argparse.Namespace) -> Result:
     clock = Clock()
     clients = await connect_all(urls, args.clients, clock, bare=name == "bare")
+    settle_collector()  # the load generator's own collection pauses are not the server's
     try:
         clock.recording = False
         await fixed_rate(clients, clock, 1.0, args.rate)  # warm-up

@@ -139,8 +139,10 @@ def serve(settings: Settings, *, host: str | None, port: int | None, demo: bool)
     from aiohttp import web
 
     from web.app import create_app
+    from web.heap import settle_collector_on_startup
 
     app = create_app(settings, demo=demo)
+    app.on_startup.append(settle_collector_on_startup)
     web.run_app(
         app,
         host=host or settings.host,
