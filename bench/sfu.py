@@ -15,7 +15,9 @@ the white box found and moving). Only the media process's CPU is counted: utime 
     per subscriber (aiortc `MediaRelay`, unbuffered so a starved encoder skips rather than
     queues; its VP8 encoders pinned at 1.5 Mbps too). Only up to N = 10: past that its encoders
     alone need more than the two cores this machine shares with the bots.
-(c) Janus VideoRoom, only if `janus` is installed (otherwise reported as skipped).
+(c) Janus VideoRoom: not measured. Janus (Debian's 1.1.2 here) never gathers an ICE candidate on
+    the loopback interface, and every target of this benchmark is a loopback address; the line
+    says so when `janus` is installed, and that it is not installed otherwise.
 
 ICE is restricted to 127.0.0.1 in every process of the benchmark. Bots' sockets get 4 MB
 receive buffers (a starved worker would otherwise lose frames the SFU sent); `udp drops` is the
@@ -684,7 +686,13 @@ def main() -> int:
     if shutil.which("janus") is None:
         print("(c) Janus VideoRoom: skipped, `janus` is not installed")
     else:
-        print("(c) Janus VideoRoom: installed but not measured by this benchmark yet")
+        # Janus gathers ICE candidates on every interface but loopback (its ice.c skips
+        # IFF_LOOPBACK interfaces; ice_enforce_list cannot bring them back), and this
+        # benchmark sends load to loopback addresses only.
+        print(
+            "(c) Janus VideoRoom: not measured: Janus offers no candidate on the loopback "
+            "interface, and the bots send media to loopback addresses only"
+        )
     print(
         f"(b) runs only for N <= {max(RELAY_COUNTS)}: beyond that the relay's per-subscriber "
         "encoders alone exceed the cores this machine has"
