@@ -140,6 +140,17 @@ def can_view_case(person: Person, case: CaseFacts) -> bool:
     return _is_invited(person, case)
 
 
+# The statuses a case may hold without ever having been submitted (storage enforces the rest
+# have a submission time: the cases table's check constraint `submitted_by_status`).
+NEVER_SUBMITTED_STATUSES = frozenset({CaseStatus.DRAFT, CaseStatus.WITHDRAWN})
+
+
+def sees_every_case_in(role: Role, status: CaseStatus) -> bool:
+    """Whether a person of `role` may see every case in `status`, whoever referred it: a
+    coordinator sees every case ever submitted (`can_view_case`), and past draft that is all."""
+    return role is Role.COORDINATOR and status not in NEVER_SUBMITTED_STATUSES
+
+
 def can_add_opinion(person: Person, case: CaseFacts) -> bool:
     """Whether `person` may add a consultant's opinion: coordinators, or invited consultants."""
     if case.status not in OPINION_STATUSES or person.role not in OPINION_ROLES:

@@ -64,6 +64,12 @@ class Case(Base):
         _one_of("urgency", Urgency, "urgency"),
         _one_of("patient_sex", Sex, "patient_sex"),
         CheckConstraint("urgency_rank IN (0, 1, 2)", name="urgency_rank"),
+        # Only a draft lacks a submission time, and a draft withdrawn before it was ever sent.
+        CheckConstraint(
+            "(status = 'draft' AND submitted_at IS NULL) OR "
+            "(status <> 'draft' AND (submitted_at IS NOT NULL OR status = 'withdrawn'))",
+            name="submitted_by_status",
+        ),
         # The coordinators' queue: WHERE status IN (...) ORDER BY urgency rank, submitted_at, id.
         Index("ix_cases_queue", "status", "urgency_rank", "submitted_at", "id"),
     )

@@ -43,6 +43,7 @@ from casebook.access import (
     Person,
     actor_for,
     can_view_case,
+    sees_every_case_in,
 )
 from casebook.case_code import format_case_code
 from casebook.case_listing import CaseSummary, Listing, listing, summary_page
@@ -250,10 +251,13 @@ def viewer_params(person: Person) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=64)
-def case_listing(role: Role, by_status: bool, by_urgency: bool, by_center: bool) -> Listing:
+def case_listing(
+    role: Role | None, by_status: bool, by_urgency: bool, by_center: bool
+) -> Listing:
     """The statements of `list_cases` for one role and set of filters (a few dozen shapes, each
-    built once); the filters' values are the parameters `status`, `urgency`, `center_id`."""
-    where = [visible_to(role)]
+    built once); the filters' values are the parameters `status`, `urgency`, `center_id`.
+    Role None: the filters alone, for a caller the filters already restrict to what they see."""
+    where = [] if role is None else [visible_to(role)]
     if by_status:
         where.append(Case.status == bindparam("status", type_=String))
     if by_urgency:
@@ -284,8 +288,12 @@ async def list_cases(
     page_size: int = 20,
 ) -> CasePage:
     """The cases the caller may see, newest first, filtered; audited (`case.list`, the codes)."""
+    # A coordinator's listing of, say, accepted cases needs no visibility test per row: counting
+    # 7,864 of them took 1.2 ms more with it (bench/casebook.py).
+    restricted = status is None or not sees_every_case_in(caller.role, status)
     statements = case_listing(
-        caller.role, status is not None, urgency is not None, center_id is not None
+        caller.role if restricted else None,
+        status is not None, urgency is not None, center_id is not None,
     )
     params = {
         **viewer_params(caller.person),
@@ -418,16 +426,21 @@ async def move(
     source = CaseStatus(case.status)
     target = transition(source, action, actor_for(caller.person, view.facts))
     now = utcnow()
+    values: dict[str, Any] = {"status": target.value, "updated_at": now}
+    if case.submitted_at is None and target is not CaseStatus.WITHDRAWN:
+        # The first submission starts the queue's clock; in the same UPDATE, as the table's
+        # check constraint wants every case past draft to have it.
+        values["submitted_at"] = now
     changed = await db.execute(
         update(Case)
         .where(Case.id == case.id, Case.status == source.value)
-        .values(status=target.value, updated_at=now)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if getattr(changed, "rowcount", 1) != 1:
         raise WorkflowError("illegal_transition", "The case changed meanwhile; reload it.")
-    set_committed_value(case, "status", target.value)
-    set_committed_value(case, "updated_at", now)
+    for name, value in values.items():
+        set_committed_value(case, name, value)
     await record(
         db, caller, action.audit_action, case, **{"from": source.value, "to": target.value},
         **detail,
@@ -474,8 +487,6 @@ async def submit(db: AsyncSession, caller: Caller, view: CaseView, notifier: Not
         case = view.case
         await refuse_identifiers(db, caller, case, "submit", text_findings(case))
     await move(db, caller, view, CaseAction.SUBMIT, notifier)
-    if view.case.submitted_at is None:
-        view.case.submitted_at = view.case.updated_at
 
 
 def text_findings(case: Case) -> list[Finding]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import audit, cases
@@ -180,6 +181,13 @@ def not_cancelled() -> Any:
     return ~exists().where(SessionCancellation.session_id == ReviewSession.id)
 
 
+def taking_part(user_id: Any) -> Any:
+    """A SQL condition true for the sessions `user_id` (a value or a bound parameter) chairs or
+    is invited to."""
+    invited = select(SessionInvitee.session_id).where(SessionInvitee.user_id == user_id)
+    return or_(ReviewSession.chair_user_id == user_id, ReviewSession.id.in_(invited))
+
+
 async def visible_sessions(
     db: AsyncSession, caller: Caller, *, since: datetime | None = None
 ) -> list[ReviewSession]:
@@ -192,15 +200,41 @@ async def visible_sessions(
     if caller.role is Role.ADMIN:
         return []
     if caller.role is not Role.COORDINATOR:
-        invited = select(SessionInvitee.session_id).where(
-            SessionInvitee.user_id == caller.user_id
-        )
-        query = query.where(
-            or_(ReviewSession.chair_user_id == caller.user_id, ReviewSession.id.in_(invited))
-        )
+        query = query.where(taking_part(caller.user_id))
     if since is not None:
         query = query.where(ReviewSession.starts_at >= since)
     return list((await db.scalars(query)).all())
+
+
+class SessionChoice(NamedTuple):
+    """A session one may put a case on, as a form lists it."""
+
+    id: int
+    title: str
+    starts_at: datetime
+
+
+@lru_cache(maxsize=2)
+def _choices_statement(everyone: bool) -> Any:
+    """The `schedule_choices` query: built once per shape, three columns rather than whole
+    sessions (the coordinators' queue asks it on every load)."""
+    query = (
+        select(ReviewSession.id, ReviewSession.title, ReviewSession.starts_at)
+        .where(not_cancelled(), ReviewSession.starts_at >= bindparam("since"))
+        .order_by(ReviewSession.starts_at, ReviewSession.id)
+    )
+    return query if everyone else query.where(taking_part(bindparam("user_id")))
+
+
+async def schedule_choices(
+    db: AsyncSession, caller: Caller, *, since: datetime
+) -> list[SessionChoice]:
+    """`visible_sessions` starting from `since`, as (id, title, start) rows."""
+    if caller.role is Role.ADMIN:
+        return []
+    statement = _choices_statement(caller.role is Role.COORDINATOR)
+    rows = await db.execute(statement, {"since": since, "user_id": caller.user_id})
+    return [SessionChoice._make(row) for row in rows]
 
 
 async def find_visible(db: AsyncSession, caller: Caller, session_id: int) -> ReviewSession:

@@ -339,7 +339,7 @@ async def _schedulable(db: AsyncSession, who: Caller, status: CaseStatus) -> lis
 
 async def upcoming_sessions(db: AsyncSession, who: Caller) -> list[dict[str, Any]]:
     """The sessions still ahead (or just begun), for the scheduling forms."""
-    found = await review_sessions.visible_sessions(db, who, since=utcnow() - SCHEDULE_WINDOW)
+    found = await review_sessions.schedule_choices(db, who, since=utcnow() - SCHEDULE_WINDOW)
     return [
         {"id": s.id, "title": s.title, "starts": local_time(s.starts_at)} for s in found
     ]

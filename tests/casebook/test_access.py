@@ -16,6 +16,7 @@ from casebook.access import (
     can_add_opinion,
     can_issue_recommendation,
     can_view_case,
+    sees_every_case_in,
 )
 from casebook.models import Role
 from casebook.workflow import Actor, CaseAction, CaseStatus, allowed_actions
@@ -227,6 +228,27 @@ def cases(draw: st.DrawFn) -> CaseFacts:
         sessions=sessions if status is not S.DRAFT else (),
         discussed_in=discussed_in,
     )
+
+
+@given(people, cases())
+def test_a_status_that_shows_every_case_shows_this_one(person: Person, facts: CaseFacts) -> None:
+    # The case listing drops its per-row visibility test when `sees_every_case_in` holds.
+    if sees_every_case_in(person.role, facts.status):
+        assert can_view_case(person, facts)
+
+
+def test_coordinators_see_every_case_past_draft_and_nobody_else_sees_all() -> None:
+    shown = {
+        (role, status)
+        for role in Role
+        for status in CaseStatus
+        if sees_every_case_in(role, status)
+    }
+    assert shown == {
+        (Role.COORDINATOR, status)
+        for status in CaseStatus
+        if status not in {S.DRAFT, S.WITHDRAWN}
+    }
 
 
 @given(people, cases())

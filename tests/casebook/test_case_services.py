@@ -234,6 +234,33 @@ async def test_the_sql_visibility_filter_agrees_with_can_view_case(
             }
             assert {c.code for c in listed.cases} == expected, caller.role
             assert listed.total == len(expected)
+            # By status too: a coordinator's listing of a status past draft tests no visibility
+            # per row (`access.sees_every_case_in`), every other one does.
+            for status in CaseStatus:
+                listed = await cases.list_cases(db, caller, status=status, page_size=100)
+                shown = {c.code for c in everything if c.code in expected and c.status == status}
+                assert {c.code for c in listed.cases} == shown, (caller.role, status)
+                assert listed.total == len(shown)
+
+
+async def test_schedule_choices_are_the_visible_sessions_from_a_time(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as db:
+        who = await callers(db)
+        starts = sorted(s.starts_at for s in await review_sessions.visible_sessions(
+            db, who[demo.COORDINATOR]
+        ))
+        assert starts
+        # From the first start (it is included), and just after the last (none is).
+        for since in (starts[0], starts[-1] + timedelta(seconds=1)):
+            for caller in who.values():
+                expected = [
+                    (s.id, s.title, s.starts_at)
+                    for s in await review_sessions.visible_sessions(db, caller, since=since)
+                ]
+                choices = await review_sessions.schedule_choices(db, caller, since=since)
+                assert [tuple(c) for c in choices] == expected, caller.role
 
 
 async def test_concurrent_drafts_get_distinct_consecutive_numbers(

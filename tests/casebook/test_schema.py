@@ -62,3 +62,29 @@ async def test_foreign_keys_are_enforced(database_url: str) -> None:
                 )
     finally:
         await engine.dispose()
+
+
+async def test_submission_time_agrees_with_the_status(demo_database_url: str) -> None:
+    # Only a draft, or a draft withdrawn unsent, lacks a submission time (the case listing
+    # relies on it: `access.sees_every_case_in`).
+    engine = create_engine(demo_database_url)
+    refused = [
+        "UPDATE cases SET submitted_at = NULL WHERE status = 'accepted'",
+        "UPDATE cases SET submitted_at = updated_at WHERE status = 'draft'",
+        "UPDATE cases SET status = 'submitted' WHERE status = 'draft'",
+    ]
+    try:
+        for statement in refused:
+            where = statement.split(" WHERE ")[1]
+            async with engine.begin() as connection:
+                # A statement that matched no row would prove nothing.
+                assert await connection.scalar(text(f"SELECT count(*) FROM cases WHERE {where}"))
+                with pytest.raises(IntegrityError):
+                    await connection.execute(text(statement))
+        async with engine.begin() as connection:
+            withdrawn = await connection.execute(
+                text("UPDATE cases SET status = 'withdrawn' WHERE status = 'draft'")
+            )
+            assert withdrawn.rowcount > 0
+    finally:
+        await engine.dispose()
