@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebook import attachments, cases, opinions, queue, review_sessions
 from casebook.access import can_add_opinion
 from casebook.case_models import ReviewSession, Sex
-from casebook.cases import Caller, CaseView
+from casebook.cases import Caller, CaseNotFound, CaseView
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
 from casebook.identifiers import Finding, IdentifiersFound
@@ -42,7 +42,14 @@ from web.api_cases import (
 )
 from web.csrf import CSRF_HEADER
 from web.errors import CASEBOOK_STATUS
-from web.keys import AUTOCOMMIT_SESSIONS, FILE_STORE, NOTIFIER, SESSIONS, SETTINGS
+from web.keys import (
+    AUTOCOMMIT_SESSIONS,
+    FILE_STORE,
+    NOTIFIER,
+    REFUSED_CASE_CODE,
+    SESSIONS,
+    SETTINGS,
+)
 from web.page_routes import (
     PageRoute,
     blank_to_none,
@@ -84,6 +91,7 @@ REFUSALS = {
     "invalid_chair": N_("The chair must be a coordinator, specialist or lecturer."),
     "session_not_empty": N_("Take the cases off the agenda before cancelling the session."),
     "invalid_form": N_("Check the highlighted fields."),
+    "not_found": N_("There is no such case or session, or it is not yours to see."),
     "no_file": N_("Choose a file to attach."),
     "not_editable": N_("Only a draft can be edited; this case has already been sent."),
     "identifiers_found": N_(
@@ -574,6 +582,52 @@ class QueueLine(NamedTuple):
 
 async def queue_page(request: web.Request) -> web.StreamResponse:
     """The coordinators' queue: urgent first, then longest waiting; overdue cases flagged."""
+    return await _queue_reply(request)
+
+
+# How many cases one scheduling form may carry: a queue page's worth.
+MAX_SCHEDULED_AT_ONCE = 50
+
+
+async def schedule_from_queue(request: web.Request) -> web.StreamResponse:
+    """Put the accepted cases ticked on the queue onto one review session: all of them, or none
+    (the page then names the case that could not go and why)."""
+    who = caller(request)
+    form = await form_fields(request)
+    raw = form.get("session")
+    codes = list(dict.fromkeys(v.strip() for v in form.getall("case", []) if isinstance(v, str)))
+    if not isinstance(raw, str) or not raw.isdigit() or not 1 <= int(raw) < 2**31:
+        return await _queue_reply(request, error=N_("Choose the review session."), status=400)
+    if not codes:
+        return await _queue_reply(
+            request, error=N_("Tick the accepted cases to schedule."), status=400
+        )
+    if len(codes) > MAX_SCHEDULED_AT_ONCE:
+        return await _queue_reply(
+            request, error=N_("Schedule at most one page of cases at a time."), status=400
+        )
+    notifier = request.app[NOTIFIER]
+    code = ""
+    try:
+        async with request.app[SESSIONS]() as db:
+            session = await review_sessions.find_visible(db, who, int(raw))
+            for code in codes:
+                request[REFUSED_CASE_CODE] = code  # if refused, the audit names it
+                view = await cases.find_visible(db, who, code)
+                await review_sessions.schedule(db, who, session, view, notifier)
+            await db.commit()
+    except CasebookError as error:
+        if isinstance(error, CaseNotFound):
+            raise  # 404, and audited as a refused access (web.refusals)
+        message, status = refusal_of(error)
+        return await _queue_reply(request, error=message, failed=code, status=status)
+    raise web.HTTPSeeOther("/queue")
+
+
+async def _queue_reply(
+    request: web.Request, *, error: str | None = None, failed: str = "", status: int = 200
+) -> web.Response:
+    """The queue page; `error` (untranslated) above it, naming the case `failed` if one did."""
     who = caller(request)
     page = _page_number(request)
     async with request.app[AUTOCOMMIT_SESSIONS]() as db:
@@ -608,7 +662,7 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
         {
             "rows": rows,
             "sessions": sessions,
-            # The same options in every row's form: built once, not per row by the template.
+            # Built here once: the options of the one scheduling form.
             "session_options": Markup("").join(
                 SESSION_OPTION.format(s["id"], s["title"], s["starts"]) for s in sessions
             ),
@@ -616,7 +670,10 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
             "pages": max(1, -(-found.total // found.page_size)),
             "total": found.total,
             "overdue_count": sum(1 for r in rows if r.overdue),
+            "error": error,
+            "failed": failed,
         },
+        status=status,
     )
 
 
@@ -653,4 +710,7 @@ def routes() -> list[PageRoute]:
         PageRoute("POST", f"{CASE_PAGE}/attachments", upload_attachment,
                   "page-case-attachments", CLINICAL),
         PageRoute("GET", "/queue", queue_page, "page-queue", COORDINATORS),
+        PageRoute(
+            "POST", "/queue/schedule", schedule_from_queue, "page-queue-schedule", COORDINATORS
+        ),
     ]

@@ -36,6 +36,8 @@ SCALE_OUT = web.AppKey("scale_out", RedisScaleOut)
 # Per-request storage, filled by the middlewares.
 USER = web.RequestKey("user", User)
 USER_SESSION = web.RequestKey("user_session", UserSession)
+# The case a handler was refused when its code came in the form, not the path (for the audit).
+REFUSED_CASE_CODE = web.RequestKey("refused_case_code", str)
 CSRF_TOKEN = web.RequestKey("csrf_token", str)
 CSRF_COOKIE_NEW = web.RequestKey("csrf_cookie_new", bool)
 LOCALE = web.RequestKey("locale", str)

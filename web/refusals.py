@@ -15,7 +15,7 @@ from aiohttp import web
 from casebook import audit
 from casebook.cases import CaseNotFound
 from web.auth import client_address, current_user
-from web.keys import SESSIONS
+from web.keys import REFUSED_CASE_CODE, SESSIONS
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
@@ -40,7 +40,7 @@ async def refused_access_middleware(
 
 
 async def _record(request: web.Request, user_id: str) -> None:
-    code = request.match_info.get("code")
+    code = request.match_info.get("code") or request.get(REFUSED_CASE_CODE)
     try:
         async with request.app[SESSIONS]() as db:
             await audit.record(

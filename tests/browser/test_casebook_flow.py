@@ -105,9 +105,9 @@ def submit_accept_and_schedule(
     session_url = coordinator.url
     session_id = session_url.rsplit("/", 1)[1]
     coordinator.goto(f"{server.url}/queue")
-    row = coordinator.locator(f'tr[data-case="{code}"]')
-    row.locator("select").select_option(session_id)
-    row.locator("button[type=submit]").click()
+    coordinator.check(f'tr[data-case="{code}"] input[name="case"]')
+    coordinator.select_option("#schedule-session", session_id)
+    coordinator.click("#schedule-form button[type=submit]")
     coordinator.wait_for_url(f"{server.url}/queue")
     assert coordinator.locator(f'tr[data-case="{code}"]').count() == 0  # no longer waiting
     return referrer, code, session_url

@@ -16,7 +16,15 @@ from casebook import demo
 from casebook.case_models import Case, Notification, ReviewSession
 from casebook.models import AuditEvent, Role
 from tests.casebook.mail_server import SmtpServer
-from tests.web.api_helpers import NEW_CASE, PDF, SUBMITTED, Login, demo_case, user_id
+from tests.web.api_helpers import (
+    ACCEPTED,
+    NEW_CASE,
+    PDF,
+    SUBMITTED,
+    Login,
+    demo_case,
+    user_id,
+)
 from web.keys import SESSIONS
 
 Client = TestClient[Any, Any]
@@ -268,6 +276,69 @@ async def test_every_page_lets_exactly_its_roles_through(
             else:
                 assert reply.status == 403, (role, route.name, reply.status)
                 assert "This page is not for your role" in text or "no es para" in text
+
+
+def ticked(session: int | str, *codes: str) -> FormData:
+    """The queue's scheduling form: a session and the ticked cases."""
+    form = FormData()
+    form.add_field("session", str(session))
+    for code in codes:
+        form.add_field("case", code)
+    return form
+
+
+async def test_the_queue_schedules_the_ticked_cases_onto_one_session_all_or_none(
+    web_client: Client, login_as: Login
+) -> None:
+    referrer = await browse(web_client, login_as, demo.REFERRER)
+    fresh = await submitted_case(referrer)
+    coordinator = await browse(web_client, login_as, demo.COORDINATOR)
+    await coordinator.post(
+        f"/cases/{fresh}/accept", {"urgency": "routine", "specialty": "Oncología", "note": ""}
+    )
+    accepted, submitted = await demo_case(web_client, ACCEPTED), await demo_case(
+        web_client, SUBMITTED
+    )
+    board = await board_id(web_client)
+    queue = await coordinator.get("/queue")
+    assert f'<option value="{board}">' in queue
+    for code in (accepted, fresh):
+        assert f'value="{code}" form="schedule-form"' in queue
+    assert f'value="{submitted}" form="schedule-form"' not in queue  # not accepted yet
+
+    # One case that cannot go (still submitted): nothing goes, and the page says which.
+    refused = await coordinator.post(
+        "/queue/schedule", ticked(board, accepted, submitted), status=409
+    )
+    page = await refused.text()
+    assert f"{submitted}: " in page and "No se programó ningún caso." in page
+    assert await status_of(web_client, accepted) == "accepted"
+
+    reply = await coordinator.post("/queue/schedule", ticked(board, accepted, fresh, accepted))
+    assert reply.headers["Location"] == "/queue"
+    assert {await status_of(web_client, c) for c in (accepted, fresh)} == {"scheduled"}
+    agenda = await coordinator.get(f"/sessions/{board}")
+    assert agenda.index(f'data-case="{accepted}"') < agenda.index(f'data-case="{fresh}"')
+
+    # A form without a session or without a case is answered on the queue page.
+    for form, message in (
+        (ticked("", submitted), "Elija la sesión de revisión."),
+        (ticked(board), "Marque los casos aceptados"),
+        (ticked(board, *[f"JC-2026-{n:06d}" for n in range(1, 52)]), "a lo sumo una página"),
+    ):
+        answered = await coordinator.post("/queue/schedule", form, status=400)
+        assert message in await answered.text()
+
+    # A code the coordinator cannot see is a refused access: 404, audited with the code.
+    await coordinator.post("/queue/schedule", ticked(board, "JC-2000-999999"), status=404)
+    async with web_client.app[SESSIONS]() as db:
+        refusal = await db.scalar(
+            select(AuditEvent)
+            .where(AuditEvent.action == "case.access_refused")
+            .order_by(AuditEvent.id.desc())
+        )
+    assert refusal is not None and refusal.target_id == "JC-2000-999999"
+    assert refusal.detail["route"] == "page-queue-schedule"
 
 
 async def test_queue_flags_cases_past_the_configured_target(
