@@ -1,11 +1,17 @@
 """What the casebook pages call statuses, urgencies, kinds and steps: one table, translated once
-per request (templates look labels up instead of building them per row)."""
+per language (templates look labels up instead of building them per row)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
+
 from aiohttp import web
 
-from web.render import gettext
+from web.i18n import I18n
+from web.keys import I18N
+from web.render import request_locale
 
 
 def N_(message: str) -> str:
@@ -49,9 +55,16 @@ STEP = {
 TABLES = {"status": STATUS, "urgency": URGENCY, "sex": SEX, "kind": KIND, "step": STEP}
 
 
-def labels(request: web.Request) -> dict[str, dict[str, str]]:
+def labels(request: web.Request) -> Mapping[str, Mapping[str, str]]:
     """Every label table in the request's language."""
-    return {
-        name: {key: gettext(request, text) for key, text in table.items()}
+    return _translated(request.app[I18N], request_locale(request))
+
+
+@lru_cache(maxsize=16)
+def _translated(i18n: I18n, locale: str) -> Mapping[str, Mapping[str, str]]:
+    # The catalogs do not change once the app is built: each table is translated once per
+    # language, not on every page (read-only views, shared by every request).
+    return MappingProxyType({
+        name: MappingProxyType({key: i18n.gettext(locale, text) for key, text in table.items()})
         for name, table in TABLES.items()
-    }
+    })
