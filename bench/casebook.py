@@ -16,8 +16,10 @@ them alike:
 (b) app/api:   `GET /api/cases?status=accepted`, the JSON listing, likewise;
 (c) sql/queue and sql/api: the same rows fetched by the same queries written in plain SQL on one
     asyncpg connection, with nothing else: the count, then the page (same filter, order and
-    page size; the listed columns and the center's name). The app also applies the caller's
-    visibility condition (`cases.visible_to`) to the listing, which plain SQL leaves out.
+    page size; the listed columns and the center's name). Plain SQL leaves out the caller's
+    visibility condition (`cases.visible_to`); so does the app here, where it is implied: a
+    coordinator sees every case past draft (`access.sees_every_case_in`, backed by the cases
+    table's check constraint `submitted_by_status`).
 The ratio is app p95 / plain p95. Target: both p95 under 50 ms and at most 3× plain.
 Last line: `result: queue_p95_ms=<a> api_p95_ms=<b> ratio=<max> target=50ms,3x met|missed`.
 """
