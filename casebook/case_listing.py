@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook.case_models import Case
@@ -74,6 +74,19 @@ class Listing:
     count: Select[*tuple[Any, ...]]
 
 
+def written_in(name: str, type_: Any = None) -> Any:
+    """A parameter written into the SQL text at execution rather than sent apart from it.
+
+    PostgreSQL plans a prepared statement that has parameters anew on every execution while
+    its generic plan looks costlier than the custom ones, and with `LIMIT $1` it assumes a
+    tenth of the table: the queue's statement was planned again every time, 0.45 ms of its 3 ms.
+    With the page size, offset and status written in, each page's statement is planned once
+    per connection and reused, as plain SQL is. Only for values from a small closed set
+    (statuses, urgencies, page numbers), or every value would be a statement of its own.
+    """
+    return bindparam(name, type_=type_, literal_execute=True)
+
+
 def listing(where: Sequence[Any], order_by: Sequence[Any]) -> Listing:
     """The statements listing the cases matching `where` in `order_by` order."""
     # correlate(None): the count has its own FROM cases (conditions such as the visibility
@@ -84,8 +97,8 @@ def listing(where: Sequence[Any], order_by: Sequence[Any]) -> Listing:
         .join(Center, Center.id == Case.referring_center_id)
         .where(*where)
         .order_by(*order_by)
-        .limit(bindparam("page_limit"))
-        .offset(bindparam("page_offset"))
+        .limit(written_in("page_limit", Integer))
+        .offset(written_in("page_offset", Integer))
     )
     return Listing(page, count)
 

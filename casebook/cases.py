@@ -46,7 +46,7 @@ from casebook.access import (
     sees_every_case_in,
 )
 from casebook.case_code import format_case_code
-from casebook.case_listing import CaseSummary, Listing, listing, summary_page
+from casebook.case_listing import CaseSummary, Listing, listing, summary_page, written_in
 from casebook.case_models import (
     AgendaItem,
     Case,
@@ -259,9 +259,9 @@ def case_listing(
     Role None: the filters alone, for a caller the filters already restrict to what they see."""
     where = [] if role is None else [visible_to(role)]
     if by_status:
-        where.append(Case.status == bindparam("status", type_=String))
+        where.append(Case.status == written_in("status", String))
     if by_urgency:
-        where.append(Case.urgency == bindparam("urgency", type_=String))
+        where.append(Case.urgency == written_in("urgency", String))
     if by_center:
         where.append(Case.referring_center_id == bindparam("center_id", type_=Integer))
     return listing(where, [Case.id.desc()])
