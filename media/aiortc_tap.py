@@ -15,7 +15,7 @@ import fractions
 import logging
 import random
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import aiortc
 import av
@@ -23,17 +23,20 @@ from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs import is_rtx
 from aiortc.codecs.base import Encoder
 from aiortc.codecs.h264 import H264Encoder
-from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import RtpPacket
+from pylibsrtp import Session
 
 from media.frames import EncodedFrame
 from media.keyframes import is_keyframe
 from media.rtp_stamper import RtpStamper, StreamParameters, now_ntp
 from media.sequence import LatePacketFilter, uint16_newer
+from media.srtp_protect import SrtpProtector
+from media.udp_batch import DatagramTransport, UdpBatchSender
+from media.vp8 import vp8_payloads
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +245,7 @@ class Vp8Packetizer(_Packetizer):
         self.picture_id = random.randrange(VP8_PICTURE_ID_MODULO)
 
     def packetize(self, data: bytes) -> list[bytes]:
-        payloads = Vp8Encoder._packetize(data, self.picture_id)
+        payloads = vp8_payloads(data, self.picture_id)
         self.picture_id = (self.picture_id + 1) % VP8_PICTURE_ID_MODULO
         return payloads
 
@@ -325,8 +328,9 @@ class DirectRtpSender:
     aiortc's sender pulls one frame at a time from its track in a coroutine, then builds,
     serializes and sends every packet through three layers of coroutines: per subscriber, per
     packet. Here the payloads are packetized once per published track and each subscriber only
-    gets its header stamped (`RtpStamper`), SRTP-protected and handed to the socket, all
-    synchronously from the publisher's receive path. The sender itself still runs RTCP (sender
+    gets its header stamped (`RtpStamper`), SRTP-protected (`SrtpProtector`) and handed to the
+    socket, a frame's packets in one segmented send where the kernel allows (`UdpBatchSender`),
+    all synchronously from the publisher's receive path. The sender itself still runs RTCP (sender
     reports from the counters kept here, receiver reports, PLI/FIR) and answers NACKs, from our
     history. Attach before negotiation: the stream parameters are captured from `send()`.
     """
@@ -335,6 +339,8 @@ class DirectRtpSender:
         self._sender = sender
         self.stamper: RtpStamper | None = None
         self.retransmissions = 0
+        self._batch = UdpBatchSender()
+        self._srtp: SrtpProtector | None = None
         original_send = sender.send
 
         async def send(parameters: RTCRtpSendParameters) -> None:
@@ -366,12 +372,12 @@ class DirectRtpSender:
         wire = _wire(self._sender)
         if wire is None:
             return True
-        protect, transport, address = wire
+        session, transport, address = wire
         if transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
             return False
         ntp = now_ntp()
-        for packet in stamper.stamp(payloads, timestamp, ntp):
-            transport.sendto(protect(packet), address)
+        packets = self._protector(session).protect(stamper.stamp(payloads, timestamp, ntp))
+        self._batch.send(transport, packets, address)
         sender = self._sender
         setattr(sender, _SENDER_NTP_TIMESTAMP, ntp)
         setattr(sender, _SENDER_RTP_TIMESTAMP, stamper.last_timestamp)
@@ -385,21 +391,20 @@ class DirectRtpSender:
         packet = self.stamper.retransmission(sequence_number, now_ntp())
         wire = _wire(self._sender)
         if packet is not None and wire is not None:
-            protect, transport, address = wire
+            session, transport, address = wire
             self.retransmissions += 1
-            transport.sendto(protect(packet), address)
+            transport.sendto(self._protector(session).protect((packet,))[0], address)
+
+    def _protector(self, session: Session) -> SrtpProtector:
+        # DTLS sets the session up once per connection; keep its protector with it.
+        protector = self._srtp
+        if protector is None or protector.session is not session:
+            protector = self._srtp = SrtpProtector(session)
+        return protector
 
 
-class _Socket(Protocol):
-    """What we use of the asyncio datagram transport under an ICE candidate pair."""
-
-    def sendto(self, data: bytes, addr: tuple[str, int]) -> None: ...
-
-    def get_write_buffer_size(self) -> int: ...
-
-
-def _wire(sender: RTCRtpSender) -> tuple[Callable[[bytes], bytes], _Socket, tuple[str, int]] | None:
-    """SRTP protection and the UDP socket a sender's packets leave by, if connected.
+def _wire(sender: RTCRtpSender) -> tuple[Session, DatagramTransport, tuple[str, int]] | None:
+    """The SRTP session and the UDP socket a sender's packets leave by, if connected.
 
     This is `RTCDtlsTransport._send_rtp` → `RTCIceTransport._send` → aioice `Connection.sendto`
     without the coroutines: the DTLS transport's SRTP session, the ICE connection's nominated
@@ -411,9 +416,10 @@ def _wire(sender: RTCRtpSender) -> tuple[Callable[[bytes], bytes], _Socket, tupl
     pair = dtls.transport._connection._nominated.get(1)
     if pair is None:
         return None
-    # asyncio's selector datagram transport has the write-buffer size its typing leaves out.
-    socket = cast(_Socket, pair.protocol.transport)
-    return dtls._tx_srtp.protect, socket, pair.remote_addr
+    # asyncio's selector datagram transport has the write-buffer size (and the socket) its
+    # typing leaves out.
+    transport = cast(DatagramTransport, pair.protocol.transport)
+    return dtls._tx_srtp, transport, pair.remote_addr
 
 
 class ForwardedTrack(MediaStreamTrack):

@@ -6,7 +6,7 @@ time and returns the actions to take, so every rule is tested frame by frame wit
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from media.frames import EncodedFrame
@@ -145,7 +145,11 @@ class Forwarder:
                     continue
                 subscriber.waiting_for_keyframe = False
             timestamp = subscriber.rebaser.map(frame.timestamp, now)
-            actions.append(Deliver(subscriber_id, replace(frame, timestamp=timestamp)))
+            # Built directly: `dataclasses.replace` costs several times more, once per
+            # subscriber per frame.
+            actions.append(
+                Deliver(subscriber_id, EncodedFrame(frame.data, timestamp, frame.keyframe))
+            )
         if self._is_video:
             if frame.keyframe:
                 # This keyframe answers every request made before it arrived.

@@ -31,6 +31,9 @@ NTP_UNIX_OFFSET = 2_208_988_800
 _HEADER = struct.Struct("!BBHLL")
 _EXTENSION_HEADER = struct.Struct("!HH")
 _SEQUENCE = struct.Struct("!H")
+# Stands in for the abs-send-time value (always three bytes) when the fixed parts of a stream's
+# extension block are packed.
+ABS_SEND_TIME_PLACEHOLDER = b"\xff\xff\xff"
 
 
 def ntp_time(unix_seconds: float) -> int:
@@ -107,6 +110,7 @@ class RtpStamper:
         )
         self._history: list[_Sent | None] = [None] * HISTORY_SIZE
         self._mid = None if parameters.mid is None else parameters.mid.encode()
+        self._extension_prefix, self._extension_suffix = self._extension_template()
         self.packets_sent = 0
         self.octets_sent = 0
         self.last_timestamp = 0
@@ -174,13 +178,28 @@ class RtpStamper:
         return b"".join((header, extensions, _SEQUENCE.pack(sequence_number), payload))
 
     def _extensions(self, ntp: int) -> bytes:
+        # Only abs-send-time changes between packets; it is the last element, so the block is
+        # a fixed prefix and suffix around its three bytes (packing it anew cost a third of a
+        # frame's stamping).
+        if not self.parameters.abs_send_time_extension_id:
+            return self._extension_prefix
+        return b"".join(
+            (self._extension_prefix, abs_send_time(ntp).to_bytes(3), self._extension_suffix)
+        )
+
+    def _extension_template(self) -> tuple[bytes, bytes]:
+        """The extension block around the abs-send-time value (the whole block without it)."""
         params = self.parameters
         elements: list[tuple[int, bytes]] = []
         if params.mid_extension_id and self._mid is not None:
             elements.append((params.mid_extension_id, self._mid))
-        if params.abs_send_time_extension_id:
-            elements.append((params.abs_send_time_extension_id, abs_send_time(ntp).to_bytes(3)))
-        return pack_header_extensions(elements)
+        if not params.abs_send_time_extension_id:
+            return pack_header_extensions(elements), b""
+        elements.append((params.abs_send_time_extension_id, ABS_SEND_TIME_PLACEHOLDER))
+        block = pack_header_extensions(elements)
+        # Only zero padding follows the last value, so the placeholder's last occurrence is it.
+        start = block.rindex(ABS_SEND_TIME_PLACEHOLDER)
+        return block[:start], block[start + len(ABS_SEND_TIME_PLACEHOLDER) :]
 
 
 def now_ntp() -> int:

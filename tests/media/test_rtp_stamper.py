@@ -150,3 +150,29 @@ def test_ntp_time_matches_aiortcs_clock() -> None:
     ours = ntp_time(moment.timestamp())
 
     assert abs(ours - clock.datetime_to_ntp(moment)) < (1 << 32) // 1000  # within a millisecond
+
+
+def test_the_extension_block_is_the_one_packed_from_its_elements_every_frame() -> None:
+    cases = [
+        PARAMETERS,
+        StreamParameters(payload_type=96, ssrc=1, abs_send_time_extension_id=3),
+        StreamParameters(
+            payload_type=96,
+            ssrc=1,
+            mid="a-long-mid-value-17",
+            mid_extension_id=1,
+            abs_send_time_extension_id=2,
+        ),  # two-byte form
+        StreamParameters(payload_type=96, ssrc=1, mid="\xff\xff", mid_extension_id=4),
+    ]
+    for parameters in cases:
+        stamper = RtpStamper(parameters)
+        for ntp in (NTP, ntp_time(1_800_000_001.0), 0xFFFFFFFFFFFFFFFF):
+            elements = []
+            if parameters.mid_extension_id and parameters.mid is not None:
+                elements.append((parameters.mid_extension_id, parameters.mid.encode()))
+            if parameters.abs_send_time_extension_id:
+                value = abs_send_time(ntp).to_bytes(3)
+                elements.append((parameters.abs_send_time_extension_id, value))
+
+            assert stamper._extensions(ntp) == pack_header_extensions(elements)
