@@ -2,8 +2,10 @@
 
 aiortc has no public hook for forwarding encoded media: its receiver always decodes and its
 sender encodes decoded frames. This module taps a receiver's jitter buffer for the encoded frames
-(so the decoder thread sits idle), sends a PLI on a receiver's connection, feeds encoded frames
-to a sender with a packetizer in place of its encoder, and reports a sender's PLI/FIR.
+(so the decoder thread sits idle), hands a connection's incoming RTP to its receiver as the
+datagram arrives (`receive_rtp_on_arrival`), sends a PLI on a receiver's connection, feeds
+encoded frames to a sender with a packetizer in place of its encoder, and reports a sender's
+PLI/FIR.
 `tests/media/test_aiortc_tap.py` exercises every private name used here: if an aiortc upgrade
 breaks them, that file fails, not the product.
 """
@@ -19,7 +21,8 @@ from typing import Any, cast
 
 import aiortc
 import av
-from aiortc import RTCRtpReceiver, RTCRtpSender
+import pylibsrtp
+from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, clock
 from aiortc.codecs import is_rtx
 from aiortc.codecs.base import Encoder
 from aiortc.codecs.h264 import H264Encoder
@@ -27,7 +30,7 @@ from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RtpPacket, is_rtcp
 from pylibsrtp import Session
 
 from media.frames import EncodedFrame
@@ -50,6 +53,11 @@ _SENDER_NTP_TIMESTAMP = "_RTCRtpSender__ntp_timestamp"
 _SENDER_RTP_TIMESTAMP = "_RTCRtpSender__rtp_timestamp"
 _SENDER_OCTET_COUNT = "_RTCRtpSender__octet_count"
 _SENDER_PACKET_COUNT = "_RTCRtpSender__packet_count"
+# The DTLS transport's receive counters (its `transport` stats).
+_DTLS_RX_BYTES = "_RTCDtlsTransport__rx_bytes"
+_DTLS_RX_PACKETS = "_RTCDtlsTransport__rx_packets"
+# Set on a DTLS transport once `receive_rtp_on_arrival` is installed on it.
+_RECEIVES_ON_ARRIVAL = "_junta_receives_rtp_on_arrival"
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
@@ -75,6 +83,89 @@ class _Tasks:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def receive_rtp_on_arrival(dtls: RTCDtlsTransport) -> None:
+    """Hand the transport's incoming SRTP media packets to their receiver as each arrives.
+
+    aioice queues every datagram (`Connection.data_received`) for the DTLS transport's task,
+    which wakes once per packet to unprotect, parse and route it (`RTCDtlsTransport._recv_next`):
+    for a publisher's video, one extra event-loop turn, a future and a task step per packet,
+    a good part of the SFU's fixed cost per published track. Installed here, an RTP packet that
+    arrives with nothing queued before it takes the same steps in the datagram callback itself;
+    DTLS, RTCP, and anything while the queue holds earlier datagrams still go through the
+    queue, so the order of everything the task sees is kept. Idempotent.
+    """
+    if getattr(dtls, _RECEIVES_ON_ARRIVAL, False):
+        return
+    setattr(dtls, _RECEIVES_ON_ARRIVAL, True)
+    connection = dtls.transport._connection
+    queue = connection._queue
+    enqueue = connection.data_received
+    tasks = _Tasks()
+
+    def data_received(data: bytes, component: int) -> None:
+        session = dtls._rx_srtp
+        if (
+            session is None
+            or not data
+            or not queue.empty()
+            or not 127 < data[0] < 192
+            or dtls._state != DtlsState.CONNECTED
+            or is_rtcp(data)
+        ):
+            enqueue(data, component)
+            return
+        arrival_time_ms = clock.current_ms()
+        setattr(dtls, _DTLS_RX_BYTES, getattr(dtls, _DTLS_RX_BYTES) + len(data))
+        setattr(dtls, _DTLS_RX_PACKETS, getattr(dtls, _DTLS_RX_PACKETS) + 1)
+        try:
+            packet = RtpPacket.parse(session.unprotect(data), dtls._rtp_header_extensions_map)
+        except (pylibsrtp.Error, ValueError):
+            return  # dropped as aiortc drops it: a replayed, forged or malformed packet
+        receiver = dtls._rtp_router.route_rtp(packet)
+        if receiver is not None:
+            _run_soon_or_now(receiver._handle_rtp_packet(packet, arrival_time_ms), tasks)
+
+    # An instance attribute shadows the method for this connection only; aioice's protocol
+    # looks it up on every datagram.
+    connection.data_received = data_received  # type: ignore[method-assign]
+
+
+def _run_soon_or_now(coroutine: Coroutine[Any, Any, None], tasks: _Tasks) -> None:
+    """Run `coroutine` here until it first waits, and the rest of it as a task.
+
+    The receiver's packet handler awaits only to send RTCP (NACK, PLI, REMB), which aioice does
+    without waiting on a host candidate's socket, so it nearly always completes in the first
+    step; when it does wait, the task resumes it exactly where an event loop would have.
+    """
+    try:
+        waited_on = coroutine.send(None)
+    except StopIteration:
+        return
+    except Exception:
+        logger.exception("rtp_receive_failed")
+        return
+    tasks.spawn(_resume(coroutine, waited_on))
+
+
+async def _resume(coroutine: Coroutine[Any, Any, None], waited_on: Any) -> None:
+    """Drive a coroutine that has yielded `waited_on` (an asyncio future, or None) to its end."""
+    while True:
+        if waited_on is None:
+            await asyncio.sleep(0)  # a bare yield: give the loop one turn
+        else:
+            # The coroutine reads the future's outcome itself when resumed; the flag is the one
+            # a task clears on a future its coroutine yields.
+            waited_on._asyncio_future_blocking = False
+            await asyncio.wait((waited_on,))
+        try:
+            waited_on = coroutine.send(None)
+        except StopIteration:
+            return
+        except Exception:
+            logger.exception("rtp_receive_failed")
+            return
 
 
 class ReceiverTap:
@@ -115,6 +206,7 @@ class ReceiverTap:
         )
         # An instance attribute shadows the class's method for this receiver only.
         jitter_buffer.add = self._add
+        receive_rtp_on_arrival(receiver.transport)
 
     def _add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         # RTX is already unwrapped here, so this is the media SSRC a PLI must name.

@@ -64,6 +64,7 @@ from media.aiortc_tap import (
     aiortc_version_is_pinned,
     install_packetizer,
     packetizer_for,
+    receive_rtp_on_arrival,
     sender_encoder,
     set_stream_id,
     watch_keyframe_requests,
@@ -107,8 +108,6 @@ async def pcs() -> AsyncIterator[Callable[[], RTCPeerConnection]]:
         await pc.close()
 
 
-
-
 async def test_receiver_tap_gets_encoded_frames_and_the_decoder_never_runs(
     pcs: Callable[[], RTCPeerConnection], decoder_threads: set[threading.Thread]
 ) -> None:
@@ -135,6 +134,44 @@ async def test_receiver_tap_gets_encoded_frames_and_the_decoder_never_runs(
     decoder_thread = receiver._RTCRtpReceiver__decoder_thread  # type: ignore[attr-defined]
     assert decoder_thread is not None and decoder_thread.is_alive()  # idle, not gone
     assert decoder_thread not in decoder_threads
+
+
+async def test_a_tapped_connections_rtp_is_handled_on_arrival_and_still_counted(
+    pcs: Callable[[], RTCPeerConnection],
+) -> None:
+    sender_pc, receiver_pc = pcs(), pcs()
+    transceiver = sender_pc.addTransceiver(MovingBoxTrack(), direction="sendonly")
+    transceiver.setCodecPreferences(capabilities_for("video", "VP8"))
+    await sender_pc.setLocalDescription(await sender_pc.createOffer())
+    await receiver_pc.setRemoteDescription(sender_pc.localDescription)
+    receiver = receiver_pc.getTransceivers()[0].receiver
+    dtls = receiver.transport
+    connection = dtls.transport._connection
+    queued: list[bytes] = []
+    enqueue = connection.data_received
+
+    def counting_enqueue(data: bytes, component: int) -> None:
+        queued.append(data)
+        enqueue(data, component)
+
+    # What the hook falls back to: aioice's queue for the DTLS transport's task.
+    connection.data_received = counting_enqueue
+    frames: list[EncodedFrame] = []
+    ReceiverTap(receiver, "VP8", frames.append)
+    receive_rtp_on_arrival(dtls)  # again (a second tap on the bundle): still one hook
+    await receiver_pc.setLocalDescription(await receiver_pc.createAnswer())
+    await sender_pc.setRemoteDescription(receiver_pc.localDescription)
+
+    await wait_until(lambda: len(frames) >= 60, within=10)
+
+    stats = await receiver_pc.getStats()
+    inbound = [s for s in stats.values() if s.type == "inbound-rtp"]
+    transport = [s for s in stats.values() if s.type == "transport"]
+    media_queued = [d for d in queued if 127 < d[0] < 192 and not (192 <= d[1] <= 223)]
+    assert inbound[0].packetsReceived > 50
+    # Only what arrived before DTLS finished (or behind a queued datagram) took the queue.
+    assert len(media_queued) < inbound[0].packetsReceived / 10
+    assert transport[0].packetsReceived >= inbound[0].packetsReceived
 
 
 async def test_receiver_tap_forwards_opus_packets_on_arrival_without_decoding(
