@@ -132,6 +132,10 @@ def receive_rtp_on_arrival(dtls: RTCDtlsTransport) -> None:
     connection.data_received = data_received  # type: ignore[method-assign]
 
 
+# What a coroutine step yields while it waits: an asyncio future, or None for a bare yield.
+_FINISHED = object()
+
+
 def _run_soon_or_now(coroutine: Coroutine[Any, Any, None], tasks: _Tasks) -> None:
     """Run `coroutine` here until it first waits, and the rest of it as a task.
 
@@ -139,19 +143,14 @@ def _run_soon_or_now(coroutine: Coroutine[Any, Any, None], tasks: _Tasks) -> Non
     without waiting on a host candidate's socket, so it nearly always completes in the first
     step; when it does wait, the task resumes it exactly where an event loop would have.
     """
-    try:
-        waited_on = coroutine.send(None)
-    except StopIteration:
-        return
-    except Exception:
-        logger.exception("rtp_receive_failed")
-        return
-    tasks.spawn(_resume(coroutine, waited_on))
+    waited_on = _step(coroutine)
+    if waited_on is not _FINISHED:
+        tasks.spawn(_resume(coroutine, waited_on))
 
 
 async def _resume(coroutine: Coroutine[Any, Any, None], waited_on: Any) -> None:
-    """Drive a coroutine that has yielded `waited_on` (an asyncio future, or None) to its end."""
-    while True:
+    """Drive a coroutine that has yielded `waited_on` to its end."""
+    while waited_on is not _FINISHED:
         if waited_on is None:
             await asyncio.sleep(0)  # a bare yield: give the loop one turn
         else:
@@ -159,13 +158,18 @@ async def _resume(coroutine: Coroutine[Any, Any, None], waited_on: Any) -> None:
             # a task clears on a future its coroutine yields.
             waited_on._asyncio_future_blocking = False
             await asyncio.wait((waited_on,))
-        try:
-            waited_on = coroutine.send(None)
-        except StopIteration:
-            return
-        except Exception:
-            logger.exception("rtp_receive_failed")
-            return
+        waited_on = _step(coroutine)
+
+
+def _step(coroutine: Coroutine[Any, Any, None]) -> Any:
+    """Resume `coroutine` once: what it waits on next, or `_FINISHED` (errors are logged)."""
+    try:
+        return coroutine.send(None)
+    except StopIteration:
+        return _FINISHED
+    except Exception:
+        logger.exception("rtp_receive_failed")
+        return _FINISHED
 
 
 class ReceiverTap:

@@ -108,15 +108,23 @@ async def pcs() -> AsyncIterator[Callable[[], RTCPeerConnection]]:
         await pc.close()
 
 
-async def test_receiver_tap_gets_encoded_frames_and_the_decoder_never_runs(
-    pcs: Callable[[], RTCPeerConnection], decoder_threads: set[threading.Thread]
-) -> None:
-    sender_pc, receiver_pc = pcs(), pcs()
+async def offer_moving_box(
+    sender_pc: RTCPeerConnection, receiver_pc: RTCPeerConnection
+) -> tuple[Any, RTCRtpReceiver]:
+    """The sender's VP8 moving box offered to the receiver: its transceiver, and the receiver
+    (to tap before the answer, as the SFU does)."""
     transceiver = sender_pc.addTransceiver(MovingBoxTrack(), direction="sendonly")
     transceiver.setCodecPreferences(capabilities_for("video", "VP8"))
     await sender_pc.setLocalDescription(await sender_pc.createOffer())
     await receiver_pc.setRemoteDescription(sender_pc.localDescription)
-    receiver = receiver_pc.getTransceivers()[0].receiver
+    return transceiver, receiver_pc.getTransceivers()[0].receiver
+
+
+async def test_receiver_tap_gets_encoded_frames_and_the_decoder_never_runs(
+    pcs: Callable[[], RTCPeerConnection], decoder_threads: set[threading.Thread]
+) -> None:
+    sender_pc, receiver_pc = pcs(), pcs()
+    transceiver, receiver = await offer_moving_box(sender_pc, receiver_pc)
     assert isinstance(receiver._RTCRtpReceiver__jitter_buffer, JitterBuffer)  # type: ignore[attr-defined]
     frames: list[EncodedFrame] = []
     tap = ReceiverTap(receiver, "VP8", frames.append)
@@ -140,11 +148,7 @@ async def test_a_tapped_connections_rtp_is_handled_on_arrival_and_still_counted(
     pcs: Callable[[], RTCPeerConnection],
 ) -> None:
     sender_pc, receiver_pc = pcs(), pcs()
-    transceiver = sender_pc.addTransceiver(MovingBoxTrack(), direction="sendonly")
-    transceiver.setCodecPreferences(capabilities_for("video", "VP8"))
-    await sender_pc.setLocalDescription(await sender_pc.createOffer())
-    await receiver_pc.setRemoteDescription(sender_pc.localDescription)
-    receiver = receiver_pc.getTransceivers()[0].receiver
+    _, receiver = await offer_moving_box(sender_pc, receiver_pc)
     dtls = receiver.transport
     connection = dtls.transport._connection
     queued: list[bytes] = []
