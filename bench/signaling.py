@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import statistics
@@ -105,6 +106,9 @@ def serve(kind: str, port: int, redis_url: str | None, prefix: str) -> None:
                 kwargs = {"client_manager": scale_out.manager, "state": scale_out.rooms,
                           "graces": scale_out.graces}
             sio, _ = build_socket_server(secret=SECRET, **kwargs)
+            # No media node runs here, so every room reaching three peers stays peer to peer
+            # and says so once per join: a warning a deployment needs, noise in this output.
+            logging.getLogger("junta.signaling.sfu").setLevel(logging.ERROR)
         sio.attach(app)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
