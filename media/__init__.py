@@ -9,8 +9,12 @@ The SFU forwards encoded frames and never decodes to re-encode per viewer:
 - `forwarder.Forwarder`: the pure forwarding rules (keyframe gating, keyframe-request
   throttling, timestamp rebasing, pause/resume, slow-subscriber recovery).
 - `aiortc_tap`: the only module touching aiortc internals (pinned to aiortc 1.16.0): the
-  receiver tap, and `DirectRtpSender`, which sends each subscriber's packets synchronously from
-  the tap (payloads packetized once per track, shared by every subscriber).
+  receiver tap, `receive_rtp_on_arrival` (a publisher's RTP handled in the datagram callback,
+  without a task wake-up per packet), and `DirectRtpSender`, which sends each subscriber's
+  packets synchronously from the tap (payloads packetized once per track, shared by every
+  subscriber).
+- `srtp_protect` (pylibsrtp internals, pinned to 1.0.0), `udp_batch` (a frame's datagrams in
+  one segmented send) and `vp8` (VP8 payloads): the rest of that send path.
 - `rtp_stamper.RtpStamper`: the pure per-subscriber RTP part of that send path (headers,
   sequence numbers, header extensions, NACK history with RTX).
 - `codecs`, `keyframes`, `timestamps`, `frames`, `events`, `errors`: small helpers and types.
