@@ -68,7 +68,11 @@ class Participant:
         return make_token(self.user_id, self.room, **{**self.flags, **overrides})
 
     async def connect(self) -> None:
-        await self.client.connect(self.url, namespaces=["/call"], transports=["websocket"])
+        # python-socketio gives the namespace one second by default: twenty bots connecting
+        # while Chromium renders a lecture took longer once (the server was fine, only slow).
+        await self.client.connect(
+            self.url, namespaces=["/call"], transports=["websocket"], wait_timeout=10
+        )
 
     async def reconnect(self) -> None:
         """A new socket for the same page (same peer_id), as after a transport loss."""
