@@ -699,8 +699,11 @@ def main() -> int:
         "encoders alone exceed the cores this machine has"
     )
     if not common:
-        # `--counts` without any N <= 20: nothing to compare against.
-        print("result: no relay run to compare with (use an N of at most 20 in --counts)")
+        # `--counts` without any N the relay runs at: nothing to compare against.
+        print(
+            "result: no relay run to compare with "
+            f"(use an N of at most {max(RELAY_COUNTS)} in --counts)"
+        )
         return 0
     headline = common[-1]
     ratio = by_key["relay", headline].per_subscriber / by_key["sfu", headline].per_subscriber

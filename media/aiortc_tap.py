@@ -132,7 +132,8 @@ def receive_rtp_on_arrival(dtls: RTCDtlsTransport) -> None:
     connection.data_received = data_received  # type: ignore[method-assign]
 
 
-# What a coroutine step yields while it waits: an asyncio future, or None for a bare yield.
+# `_step`'s answer once the coroutine has ended (while it waits, a step gives what it yields:
+# an asyncio future, or None for a bare yield).
 _FINISHED = object()
 
 
