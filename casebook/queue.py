@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import audit
@@ -53,7 +54,12 @@ QUEUE_ORDER = (Case.urgency_rank, Case.submitted_at, Case.id)
 
 def queue_conditions(statuses: tuple[CaseStatus, ...] = QUEUE_STATUSES) -> list[Any]:
     """The queue's WHERE: waiting statuses, submitted (what the `ix_cases_waiting` index holds)."""
-    return [Case.status.in_([s.value for s in statuses]), Case.submitted_at.is_not(None)]
+    # Written into the SQL (a closed set): with the statuses as parameters PostgreSQL planned
+    # the queue's statement anew on every execution, as `case_listing.written_in` explains.
+    waiting: Any = bindparam(
+        "queue_statuses", [s.value for s in statuses], expanding=True, literal_execute=True
+    )
+    return [Case.status.in_(waiting), Case.submitted_at.is_not(None)]
 
 
 QUEUE_LISTING = listing(queue_conditions(), QUEUE_ORDER)

@@ -27,6 +27,8 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from web.template_translations import TranslatingEnvironment
+
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LOCALES = ("es_MX", "en")
@@ -114,7 +116,8 @@ class I18n:
             translations = compile_catalog(folder / "messages.po", locale, "messages")
             self.translations[locale] = translations
             self.client[locale] = catalog_dict(folder / "client.po", locale)
-            env = Environment(
+            env = TranslatingEnvironment(
+                translations.gettext,
                 loader=loader,
                 autoescape=select_autoescape(["html", "xml"]),
                 extensions=["jinja2.ext.i18n"],
