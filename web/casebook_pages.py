@@ -40,6 +40,7 @@ from web.api_cases import (
     case_code,
     case_out,
 )
+from web.case_labels import labels
 from web.csrf import CSRF_HEADER
 from web.errors import CASEBOOK_STATUS
 from web.keys import (
@@ -59,6 +60,7 @@ from web.page_routes import (
     render_page,
     text_fields,
 )
+from web.queue_lines import queue_line
 from web.render import gettext
 from web.routes import CLINICAL, CLINICAL_READERS, COORDINATORS, caller
 from web.service_targets import service_targets
@@ -565,21 +567,6 @@ async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
 SESSION_OPTION = Markup('<option value="{}">{} · {}</option>')
 
 
-class QueueLine(NamedTuple):
-    """A row of the queue page, ready to show."""
-
-    code: str
-    status: str
-    urgency: str
-    diagnosis: str
-    icd10: str
-    center: str
-    submitted: str
-    due: str
-    waiting: str
-    overdue: bool
-
-
 async def queue_page(request: web.Request) -> web.StreamResponse:
     """The coordinators' queue: urgent first, then longest waiting; overdue cases flagged."""
     return await _queue_reply(request)
@@ -638,22 +625,11 @@ async def _queue_reply(
         waiting_to_schedule = any(r.case.status == CaseStatus.ACCEPTED.value for r in found.rows)
         sessions = await upcoming_sessions(db, who) if waiting_to_schedule else []
         await db.commit()
-    # Formatted here with the translated pattern, once per page rather than once per row.
+    # The translated pattern and labels once per page, not once per row.
     waiting = gettext(request, "%(days)s d %(hours)s h")
+    names = labels(request)
     rows = [
-        QueueLine(
-            code=row.case.code,
-            status=row.case.status,
-            urgency=row.case.urgency,
-            diagnosis=row.case.diagnosis,
-            icd10=row.case.icd10_code,
-            center=row.case.referring_center_name,
-            submitted=local_time(row.case.submitted_at),
-            due=local_time(row.entry.due_at),
-            waiting=waiting
-            % {"days": row.entry.waiting.days, "hours": row.entry.waiting.seconds // 3600},
-            overdue=row.entry.overdue,
-        )
+        queue_line(row.case, row.entry, waiting_pattern=waiting, labels=names)
         for row in found.rows
     ]
     return await render_page(
