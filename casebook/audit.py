@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +15,8 @@ from casebook.clock import utcnow
 from casebook.models import AuditEvent
 
 log = logging.getLogger("junta.audit")
+R = TypeVar("R")
+T = TypeVar("T")
 # Built once: the statement (and its compiled form, in the engine's cache) is reused.
 _INSERT = insert(cast(Table, AuditEvent.__table__))
 
@@ -56,6 +60,49 @@ async def record(
         target_id,
         ip,
     )
+
+
+async def record_while(
+    session: AsyncSession,
+    work: Callable[[], Awaitable[R]],
+    action: str,
+    *,
+    actor_user_id: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    ip: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> R:
+    """`record` an event while `work` runs, and return `work`'s result once the event is in.
+
+    For a read whose reply takes building (a page rendered, a JSON body): the database writes
+    (and, on an autocommit session, flushes to disk) the event while the reply is built, not
+    before it; the reply still leaves only after the event is committed, and not at all if
+    recording fails. `work` must not use `session` (its connection is busy with the INSERT).
+    """
+    recording = asyncio.ensure_future(
+        record(
+            session, action, actor_user_id=actor_user_id, target_type=target_type,
+            target_id=target_id, ip=ip, detail=detail,
+        )
+    )
+    await asyncio.sleep(0)  # the INSERT is sent before the work takes the thread
+    try:
+        return await work()
+    finally:
+        await recording
+
+
+def replying(value: T, reply: Callable[[T], Awaitable[R]] | None) -> Callable[[], Awaitable[T | R]]:
+    """The `work` for `record_while` of a read that returns `value`, or `reply(value)` if the
+    caller gave a `reply`."""
+
+    async def itself() -> T:
+        return value
+
+    if reply is None:
+        return itself
+    return lambda: reply(value)
 
 
 async def events(

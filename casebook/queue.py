@@ -7,9 +7,10 @@ come from `triage.order_queue`, the one definition of both.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,8 @@ from casebook.cases import Caller
 from casebook.models import Role
 from casebook.triage import QueueEntry, QueueItem, ServiceTargets, Urgency, order_queue
 from casebook.workflow import CaseStatus, WorkflowError
+
+R = TypeVar("R")
 
 # Waiting for a coordinator: to triage, to hear back from the referrer, or to schedule.
 QUEUE_STATUSES: tuple[CaseStatus, ...] = (
@@ -65,6 +68,7 @@ def queue_conditions(statuses: tuple[CaseStatus, ...] = QUEUE_STATUSES) -> list[
 QUEUE_LISTING = listing(queue_conditions(), QUEUE_ORDER)
 
 
+@overload
 async def coordinator_queue(
     db: AsyncSession,
     caller: Caller,
@@ -73,8 +77,38 @@ async def coordinator_queue(
     targets: ServiceTargets | None = None,
     page: int = 1,
     page_size: int = 50,
-) -> QueuePage:
-    """One page of the queue for a coordinator, audited as a read of the listed cases."""
+    reply: None = None,
+) -> QueuePage: ...
+
+
+@overload
+async def coordinator_queue(
+    db: AsyncSession,
+    caller: Caller,
+    now: datetime,
+    *,
+    targets: ServiceTargets | None = None,
+    page: int = 1,
+    page_size: int = 50,
+    reply: Callable[[QueuePage], Awaitable[R]],
+) -> R: ...
+
+
+async def coordinator_queue(
+    db: AsyncSession,
+    caller: Caller,
+    now: datetime,
+    *,
+    targets: ServiceTargets | None = None,
+    page: int = 1,
+    page_size: int = 50,
+    reply: Callable[[QueuePage], Awaitable[R]] | None = None,
+) -> QueuePage | R:
+    """One page of the queue for a coordinator, audited as a read of the listed cases.
+
+    With `reply`, what `reply(page)` returns (a rendered page), built while the audit event is
+    written (`audit.record_while`); `reply` must not use `db`.
+    """
     if caller.role is not Role.COORDINATOR:
         raise WorkflowError("not_allowed", "Only coordinators work the queue.")
     cases, total = await summary_page(db, QUEUE_LISTING, {}, page=page, page_size=page_size)
@@ -83,12 +117,14 @@ async def coordinator_queue(
     by_id = {c.id: c for c in cases}
     # order_queue sorts by the same key as the SQL, so the page keeps its order.
     rows = [QueueRow(by_id[e.item.case_id], e) for e in order_queue(items.values(), now, targets)]
-    await audit.record(
+    found = QueuePage(rows, total, page, page_size)
+    work = audit.replying(found, reply)
+    return await audit.record_while(
         db,
+        work,
         "case.queue",
         actor_user_id=caller.user_id,
         target_type="case",
         ip=caller.ip,
         detail={"codes": [r.case.code for r in rows], "page": page},
     )
-    return QueuePage(rows, total, page, page_size)

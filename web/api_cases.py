@@ -399,9 +399,20 @@ async def list_cases(request: web.Request) -> web.StreamResponse:
     """The cases the caller may see."""
     who = caller(request)
     query = parse_query(request, CaseListQuery)
-    # One statement reads the page, one appends its audit event (committed before we reply).
+    # One statement reads the page, one appends its audit event; the reply is built while the
+    # event is written and leaves once it is committed.
+    async def reply(page: cases.CasePage) -> web.StreamResponse:
+        return json_reply(
+            CaseListOut(
+                cases=[summary_of(c) for c in page.cases],
+                total=page.total,
+                page=page.page,
+                page_size=page.page_size,
+            )
+        )
+
     async with request.app[AUTOCOMMIT_SESSIONS]() as db:
-        page = await cases.list_cases(
+        return await cases.list_cases(
             db,
             who,
             status=query.status,
@@ -409,16 +420,8 @@ async def list_cases(request: web.Request) -> web.StreamResponse:
             center_id=query.center,
             page=query.page,
             page_size=query.page_size,
+            reply=reply,
         )
-        await db.commit()
-    return json_reply(
-        CaseListOut(
-            cases=[summary_of(c) for c in page.cases],
-            total=page.total,
-            page=page.page,
-            page_size=page.page_size,
-        )
-    )
 
 
 async def get_case(request: web.Request) -> web.StreamResponse:
@@ -489,28 +492,29 @@ async def coordinator_queue(request: web.Request) -> web.StreamResponse:
     """The coordinators' queue with overdue flags."""
     who = caller(request)
     query = parse_query(request, QueueQuery)
+    async def reply(page: queue.QueuePage) -> web.StreamResponse:
+        return json_reply(
+            QueueOut(
+                entries=[
+                    QueueEntryOut(
+                        case=summary_of(row.case),
+                        waiting_hours=round(row.entry.waiting.total_seconds() / 3600, 2),
+                        due_at=row.entry.due_at,
+                        overdue=row.entry.overdue,
+                    )
+                    for row in page.rows
+                ],
+                total=page.total,
+                page=page.page,
+                page_size=page.page_size,
+            )
+        )
+
     async with request.app[AUTOCOMMIT_SESSIONS]() as db:
-        page = await queue.coordinator_queue(
+        return await queue.coordinator_queue(
             db, who, utcnow(), targets=service_targets(request.app[SETTINGS]),
-            page=query.page, page_size=query.page_size,
+            page=query.page, page_size=query.page_size, reply=reply,
         )
-        await db.commit()
-    return json_reply(
-        QueueOut(
-            entries=[
-                QueueEntryOut(
-                    case=summary_of(row.case),
-                    waiting_hours=round(row.entry.waiting.total_seconds() / 3600, 2),
-                    due_at=row.entry.due_at,
-                    overdue=row.entry.overdue,
-                )
-                for row in page.rows
-            ],
-            total=page.total,
-            page=page.page,
-            page_size=page.page_size,
-        )
-    )
 
 
 async def upload_attachment(request: web.Request) -> web.StreamResponse:

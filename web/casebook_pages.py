@@ -8,6 +8,7 @@ Forms post with the CSRF token; the scripts under /static/js/casebook/ only impr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
@@ -168,37 +169,40 @@ async def case_list(request: web.Request) -> web.StreamResponse:
     status = request.query.get("status") or None
     status_filter = CaseStatus(status) if status in set(CaseStatus) else None
     page = _page_number(request)
-    # One statement reads the page, one appends its audit event (committed before we reply).
+
+    # One statement reads the page, one appends its audit event; the page renders while the
+    # event is written and leaves once it is committed.
+    async def reply(found: cases.CasePage) -> web.Response:
+        rows = [
+            CaseLine(
+                code=c.code,
+                status=c.status,
+                urgency=c.urgency,
+                diagnosis=c.diagnosis,
+                icd10=c.icd10_code,
+                center=c.referring_center_name,
+                updated=local_time(c.updated_at),
+            )
+            for c in found.cases
+        ]
+        return await render_page(
+            request,
+            "cases_list.html",
+            {
+                "rows": rows,
+                "status": status_filter.value if status_filter else "",
+                "statuses": [s.value for s in CaseStatus],
+                "page": found.page,
+                "pages": max(1, -(-found.total // found.page_size)),
+                "total": found.total,
+                "may_create": who.role in CLINICAL,
+            },
+        )
+
     async with request.app[AUTOCOMMIT_SESSIONS]() as db:
-        found = await cases.list_cases(
-            db, who, status=status_filter, page=page, page_size=25
+        return await cases.list_cases(
+            db, who, status=status_filter, page=page, page_size=25, reply=reply
         )
-        await db.commit()
-    rows = [
-        CaseLine(
-            code=c.code,
-            status=c.status,
-            urgency=c.urgency,
-            diagnosis=c.diagnosis,
-            icd10=c.icd10_code,
-            center=c.referring_center_name,
-            updated=local_time(c.updated_at),
-        )
-        for c in found.cases
-    ]
-    return await render_page(
-        request,
-        "cases_list.html",
-        {
-            "rows": rows,
-            "status": status_filter.value if status_filter else "",
-            "statuses": [s.value for s in CaseStatus],
-            "page": found.page,
-            "pages": max(1, -(-found.total // found.page_size)),
-            "total": found.total,
-            "may_create": who.role in CLINICAL,
-        },
-    )
 
 
 def _page_number(request: web.Request) -> int:
@@ -616,41 +620,51 @@ async def _queue_reply(
 ) -> web.Response:
     """The queue page; `error` (untranslated) above it, naming the case `failed` if one did."""
     who = caller(request)
-    page = _page_number(request)
-    async with request.app[AUTOCOMMIT_SESSIONS]() as db:
-        found = await queue.coordinator_queue(
-            db, who, utcnow(), targets=service_targets(request.app[SETTINGS]),
-            page=page, page_size=50,
+    sessions = request.app[AUTOCOMMIT_SESSIONS]
+
+    async def reply(found: queue.QueuePage) -> web.Response:
+        # The translated pattern and labels once per page, not once per row.
+        waiting = gettext(request, "%(days)s d %(hours)s h")
+        names = labels(request)
+        rows = [
+            queue_line(row.case, row.entry, waiting_pattern=waiting, labels=names)
+            for row in found.rows
+        ]
+        # The scheduling form only when the page has accepted cases to put on a session.
+        accepted = any(r.case.status == CaseStatus.ACCEPTED.value for r in found.rows)
+        choices = await upcoming if accepted else []
+        return await render_page(
+            request,
+            "queue.html",
+            {
+                "rows": rows,
+                "sessions": choices,
+                # Built here once: the options of the one scheduling form.
+                "session_options": Markup("").join(
+                    SESSION_OPTION.format(s["id"], s["title"], s["starts"]) for s in choices
+                ),
+                "page": found.page,
+                "pages": max(1, -(-found.total // found.page_size)),
+                "total": found.total,
+                "overdue_count": sum(1 for r in rows if r.overdue),
+                "error": error,
+                "failed": failed,
+            },
+            status=status,
         )
-        waiting_to_schedule = any(r.case.status == CaseStatus.ACCEPTED.value for r in found.rows)
-        sessions = await upcoming_sessions(db, who) if waiting_to_schedule else []
-        await db.commit()
-    # The translated pattern and labels once per page, not once per row.
-    waiting = gettext(request, "%(days)s d %(hours)s h")
-    names = labels(request)
-    rows = [
-        queue_line(row.case, row.entry, waiting_pattern=waiting, labels=names)
-        for row in found.rows
-    ]
-    return await render_page(
-        request,
-        "queue.html",
-        {
-            "rows": rows,
-            "sessions": sessions,
-            # Built here once: the options of the one scheduling form.
-            "session_options": Markup("").join(
-                SESSION_OPTION.format(s["id"], s["title"], s["starts"]) for s in sessions
-            ),
-            "page": found.page,
-            "pages": max(1, -(-found.total // found.page_size)),
-            "total": found.total,
-            "overdue_count": sum(1 for r in rows if r.overdue),
-            "error": error,
-            "failed": failed,
-        },
-        status=status,
-    )
+
+    # The form's sessions are read on a second connection while the queue's statement runs
+    # (its time is mostly the database's); the page renders while its audit event is written.
+    async with sessions() as db, sessions() as side:
+        upcoming = asyncio.ensure_future(upcoming_sessions(side, who))
+        try:
+            return await queue.coordinator_queue(
+                db, who, utcnow(), targets=service_targets(request.app[SETTINGS]),
+                page=_page_number(request), page_size=50,
+                reply=reply,
+            )
+        finally:
+            await asyncio.gather(upcoming, return_exceptions=True)  # before `side` closes
 
 
 # ---------------------------------------------------------------- the route table
