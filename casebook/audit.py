@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -62,47 +62,22 @@ async def record(
     )
 
 
-async def record_while(
-    session: AsyncSession,
-    work: Callable[[], Awaitable[R]],
-    action: str,
-    *,
-    actor_user_id: str | None = None,
-    target_type: str | None = None,
-    target_id: str | None = None,
-    ip: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> R:
-    """`record` an event while `work` runs, and return `work`'s result once the event is in.
+async def recorded(
+    recording: Coroutine[Any, Any, None], value: T, reply: Callable[[T], Awaitable[R]] | None
+) -> T | R:
+    """`value`, or what `reply(value)` returns, once `recording` (a `record(...)` call) is in.
 
     For a read whose reply takes building (a page rendered, a JSON body): the database writes
-    (and, on an autocommit session, flushes to disk) the event while the reply is built, not
-    before it; the reply still leaves only after the event is committed, and not at all if
-    recording fails. `work` must not use `session` (its connection is busy with the INSERT).
+    (and, on an autocommit session, flushes to disk) the event while `reply` builds the reply,
+    not before it; the reply still leaves only after the event is committed, and not at all if
+    recording fails. `reply` must not use the recording's session (its connection is busy).
     """
-    recording = asyncio.ensure_future(
-        record(
-            session, action, actor_user_id=actor_user_id, target_type=target_type,
-            target_id=target_id, ip=ip, detail=detail,
-        )
-    )
-    await asyncio.sleep(0)  # the INSERT is sent before the work takes the thread
+    task = asyncio.ensure_future(recording)
+    await asyncio.sleep(0)  # the INSERT is sent before the reply takes the thread
     try:
-        return await work()
+        return value if reply is None else await reply(value)
     finally:
-        await recording
-
-
-def replying(value: T, reply: Callable[[T], Awaitable[R]] | None) -> Callable[[], Awaitable[T | R]]:
-    """The `work` for `record_while` of a read that returns `value`, or `reply(value)` if the
-    caller gave a `reply`."""
-
-    async def itself() -> T:
-        return value
-
-    if reply is None:
-        return itself
-    return lambda: reply(value)
+        await task
 
 
 async def events(

@@ -107,7 +107,7 @@ async def coordinator_queue(
     """One page of the queue for a coordinator, audited as a read of the listed cases.
 
     With `reply`, what `reply(page)` returns (a rendered page), built while the audit event is
-    written (`audit.record_while`); `reply` must not use `db`.
+    written (`audit.recorded`); `reply` must not use `db`.
     """
     if caller.role is not Role.COORDINATOR:
         raise WorkflowError("not_allowed", "Only coordinators work the queue.")
@@ -117,14 +117,12 @@ async def coordinator_queue(
     by_id = {c.id: c for c in cases}
     # order_queue sorts by the same key as the SQL, so the page keeps its order.
     rows = [QueueRow(by_id[e.item.case_id], e) for e in order_queue(items.values(), now, targets)]
-    found = QueuePage(rows, total, page, page_size)
-    work = audit.replying(found, reply)
-    return await audit.record_while(
+    recording = audit.record(
         db,
-        work,
         "case.queue",
         actor_user_id=caller.user_id,
         target_type="case",
         ip=caller.ip,
         detail={"codes": [r.case.code for r in rows], "page": page},
     )
+    return await audit.recorded(recording, QueuePage(rows, total, page, page_size), reply)
