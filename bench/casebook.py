@@ -12,7 +12,8 @@ Measured in the same run, after a warm-up, one request at a time (the latency of
 not throughput), `--requests` times each, the four taken in turn so that a noisy moment costs
 them alike:
 (a) app/queue: `GET /queue`, the coordinators' queue page, through the real app (aiohttp on a
-    port, session cookie, middlewares, audit write, template);
+    port, session cookie, middlewares, audit write, template), asked by a lean keep-alive
+    HTTP/1.1 client (`Http`: one request written, the status line, headers and body read);
 (b) app/api:   `GET /api/cases?status=accepted`, the JSON listing, likewise;
 (c) sql/queue and sql/api: the same rows fetched by the same queries written in plain SQL on one
     asyncpg connection, with nothing else: the count, then the page (same filter, order and
@@ -20,6 +21,11 @@ them alike:
     visibility condition (`cases.visible_to`); so does the app here, where it is implied: a
     coordinator sees every case past draft (`access.sees_every_case_in`, backed by the cases
     table's check constraint `submitted_by_status`).
+The client runs in this process, so its own work counts in the app's figures; a browser's does
+not count against a server. aiohttp's client costs about 0.3 ms of CPU a request (building the
+request, its cookie jar, parsing the reply into objects), a tenth of a listing's time; `Http`
+costs a few microseconds, as asyncpg's client does for the plain queries. The reply is still
+read in full and its status checked.
 The ratio is app p95 / plain p95. Target: both p95 under 50 ms and at most 3× plain.
 Last line: `result: queue_p95_ms=<a> api_p95_ms=<b> ratio=<max> target=50ms,3x met|missed`.
 """
@@ -44,7 +50,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
 from aiohttp import web  # noqa: E402
 from sqlalchemy import select  # noqa: E402
@@ -256,6 +261,34 @@ async def plain(connection: asyncpg.Connection, where: str, order: str, limit: i
     assert rows
 
 
+class Http:
+    """A keep-alive HTTP/1.1 client for one server: GET a path, read the whole reply."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: str):
+        self.reader, self.writer, self.head = reader, writer, head
+
+    @classmethod
+    async def connect(cls, port: int, cookie: str) -> Http:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer, f"Host: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n\r\n")
+
+    async def get(self, path: str) -> int:
+        """The reply's status, once its body (Content-Length bytes) is read."""
+        self.writer.write(f"GET {path} HTTP/1.1\r\n{self.head}".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return int(head.split(b" ", 2)[1])
+
+    async def close(self) -> None:
+        self.writer.close()
+        await self.writer.wait_closed()
+
+
 async def session_token(app: web.Application) -> str:
     """A coordinator's session (their second factor is the demo's; the form is not the point)."""
     from web.keys import SESSIONS
@@ -276,30 +309,28 @@ async def measure(settings: Settings, runs: int) -> tuple[float, float, float]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    base = f"http://127.0.0.1:{port}"
     token = await session_token(app)
     connection = await asyncpg.connect(dsn_of(DATABASE))
+    http = await Http.connect(port, f"{SESSION_COOKIE}={token}")
+
+    async def page(path: str) -> None:
+        status = await http.get(path)
+        assert status == 200, (path, status)
+
     try:
-        async with aiohttp.ClientSession(cookies={SESSION_COOKIE: token}) as http:
-
-            async def page(path: str) -> None:
-                async with http.get(base + path, allow_redirects=False) as reply:
-                    await reply.read()
-                    assert reply.status == 200, (path, reply.status)
-
-            samples = await timed(
-                runs,
-                {
-                    "app/queue": lambda: page("/queue"),
-                    "app/api": lambda: page("/api/cases?status=accepted"),
-                    "sql/queue": lambda: plain(
-                        connection, QUEUE_WHERE,
-                        "cases.urgency_rank, cases.submitted_at, cases.id", 50,
-                    ),
-                    "sql/api": lambda: plain(connection, API_WHERE, "cases.id DESC", 20),
-                },
-            )
+        samples = await timed(
+            runs,
+            {
+                "app/queue": lambda: page("/queue"),
+                "app/api": lambda: page("/api/cases?status=accepted"),
+                "sql/queue": lambda: plain(
+                    connection, QUEUE_WHERE, "cases.urgency_rank, cases.submitted_at, cases.id", 50
+                ),
+                "sql/api": lambda: plain(connection, API_WHERE, "cases.id DESC", 20),
+            },
+        )
     finally:
+        await http.close()
         await connection.close()
         await runner.cleanup()
     app_queue, app_api = samples["app/queue"], samples["app/api"]
