@@ -61,8 +61,7 @@ from web.page_routes import (
     render_page,
     text_fields,
 )
-from web.queue_lines import queue_line
-from web.render import gettext
+from web.queue_lines import queue_rows
 from web.routes import CLINICAL, CLINICAL_READERS, COORDINATORS, caller
 from web.service_targets import service_targets
 
@@ -623,13 +622,6 @@ async def _queue_reply(
     sessions = request.app[AUTOCOMMIT_SESSIONS]
 
     async def reply(found: queue.QueuePage) -> web.Response:
-        # The translated pattern and labels once per page, not once per row.
-        waiting = gettext(request, "%(days)s d %(hours)s h")
-        names = labels(request)
-        rows = [
-            queue_line(row.case, row.entry, waiting_pattern=waiting, labels=names)
-            for row in found.rows
-        ]
         # The scheduling form only when the page has accepted cases to put on a session.
         accepted = any(r.case.status == CaseStatus.ACCEPTED.value for r in found.rows)
         choices = await upcoming if accepted else []
@@ -637,7 +629,10 @@ async def _queue_reply(
             request,
             "queue.html",
             {
-                "rows": rows,
+                "rows": found.rows,
+                "queue_rows": queue_rows(
+                    found.rows, labels=labels(request), scheduling=bool(choices)
+                ),
                 "sessions": choices,
                 # Built here once: the options of the one scheduling form.
                 "session_options": Markup("").join(
@@ -646,7 +641,7 @@ async def _queue_reply(
                 "page": found.page,
                 "pages": max(1, -(-found.total // found.page_size)),
                 "total": found.total,
-                "overdue_count": sum(1 for r in rows if r.overdue),
+                "overdue_count": sum(1 for r in found.rows if r.entry.overdue),
                 "error": error,
                 "failed": failed,
             },

@@ -1,4 +1,4 @@
-"""The queue page's rows are escaped once, in `web.queue_lines`, and printed as they are."""
+"""The queue page's rows are written once, in `web.queue_lines`, with every value escaped."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ from typing import Any
 
 import casebook.models  # noqa: F401 (the mappers, before the listing's columns are read)
 from casebook.case_listing import CaseSummary
+from casebook.queue import QueueRow
 from casebook.triage import QueueItem, Urgency, order_queue
+from web.case_labels import QUEUE
 from web.i18n import I18n
-from web.queue_lines import QueueLine, queue_line
+from web.queue_lines import queue_rows
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 MARKUP = '<img src=x onerror="x()"> & \'quoted\''
-LABELS = {"status": {"accepted": "Aceptado <b>"}, "urgency": {"urgent": "Urgente"}}
+ESCAPED = "&lt;img src=x onerror=&quot;x()&quot;&gt; &amp; &#x27;quoted&#x27;"
+LABELS = {
+    "status": {"accepted": "Aceptado <b>", "submitted": "Enviado"},
+    "urgency": {"urgent": "Urgente"},
+    "queue": dict(QUEUE, tick="Marcar <i>"),
+}
 
 
 def summary(**changes: Any) -> CaseSummary:
@@ -27,36 +34,52 @@ def summary(**changes: Any) -> CaseSummary:
     return case._replace(**changes)
 
 
-def line(case: CaseSummary) -> QueueLine:
-    item = QueueItem(case.id, Urgency(case.urgency), NOW - timedelta(hours=50))
+def row(case: CaseSummary, waited: timedelta = timedelta(hours=50)) -> QueueRow:
+    item = QueueItem(case.id, Urgency(case.urgency), NOW - waited)
     (entry,) = order_queue([item], NOW)
-    return queue_line(case, entry, waiting_pattern="%(days)s d %(hours)s h", labels=LABELS)
+    return QueueRow(case, entry)
 
 
-def test_every_text_field_of_a_row_is_escaped() -> None:
-    row = line(summary(code=MARKUP, diagnosis=MARKUP, icd10_code=MARKUP,
-                       referring_center_name=MARKUP))
-    escaped = "&lt;img src=x onerror=&quot;x()&quot;&gt; &amp; &#x27;quoted&#x27;"
-    assert (row.code, row.diagnosis, row.icd10, row.center) == (escaped,) * 4
-    assert row.status_label == "Aceptado &lt;b&gt;"  # even a label is escaped text
-    for value in row:
-        assert not isinstance(value, str) or "<" not in value
+def html(*rows: QueueRow, scheduling: bool = True) -> str:
+    return str(queue_rows(rows, labels=LABELS, scheduling=scheduling))
 
 
-def test_a_row_carries_its_times_and_overdue_flag() -> None:
-    row = line(summary())
-    assert row.waiting == "2 d 2 h"
-    assert row.overdue  # urgent: 48 h
-    assert row.submitted == "2026-12-05 04:00 CST" and row.due == "2026-12-07 04:00 CST"
+def test_every_value_of_a_row_is_escaped() -> None:
+    written = html(row(summary(code=MARKUP, diagnosis=MARKUP, icd10_code=MARKUP,
+                               referring_center_name=MARKUP, urgency="urgent")))
+    assert MARKUP not in written and "<img" not in written
+    # The code four times (row, link, its text, the checkbox), diagnosis, ICD-10, center.
+    assert written.count(ESCAPED) == 7
+    assert "Aceptado &lt;b&gt;" in written and "Marcar &lt;i&gt;" in written  # labels too
 
 
-def test_the_queue_template_prints_the_escaped_row_values_as_they_are() -> None:
+def test_a_row_shows_waiting_due_time_and_the_overdue_flag() -> None:
+    written = html(row(summary()))
+    assert "<td>2 d 2 h</td>" in written
+    assert '<tr class="overdue"' in written  # urgent: 48 h
+    assert "2026-12-07 04:00 CST" in written and 'class="flag-overdue">Overdue<' in written
+    on_time = html(row(summary(), waited=timedelta(hours=3)))
+    assert '<tr class=""' in on_time and "flag-overdue" not in on_time
+
+
+def test_the_action_follows_the_status_and_the_scheduling_form() -> None:
+    accepted = row(summary())
+    assert 'name="case" value="JC-2026-000001" form="schedule-form"' in html(accepted)
+    assert '<a href="/sessions/new">Plan a session</a>' in html(accepted, scheduling=False)
+    submitted = html(row(summary(status="submitted")))
+    assert 'href="/cases/JC-2026-000001#next-title">Triage</a>' in submitted
+    waiting = html(row(summary(status="information_requested")))
+    assert "Waiting for the referrer" in waiting and "Information requested" not in waiting
+
+
+def test_the_queue_template_prints_the_rows_as_they_are() -> None:
     env = I18n().environments["en"]
-    row = line(summary(diagnosis=MARKUP))
-    html = env.get_template("queue.html").render(
+    rows = [row(summary(diagnosis=MARKUP))]
+    page = env.get_template("queue.html").render(
         user=None, csrf_token="t", lang="en", locale="en", current_path="/queue",
-        labels=LABELS, rows=[row], sessions=[], session_options="", page=1, pages=1, total=1,
-        overdue_count=1, error=None, failed="",
+        labels=LABELS, rows=rows, queue_rows=queue_rows(rows, labels=LABELS, scheduling=False),
+        sessions=[], session_options="", page=1, pages=1, total=1, overdue_count=1, error=None,
+        failed="",
     )
-    assert row.diagnosis in html and MARKUP not in html
-    assert f'href="/cases/{row.code}"' in html and "Overdue" in html
+    assert ESCAPED in page and MARKUP not in page
+    assert 'href="/cases/JC-2026-000001"' in page and "Overdue" in page
