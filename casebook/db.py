@@ -49,10 +49,11 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def autocommit_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions without BEGIN/COMMIT round trips: each statement is its own transaction.
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` without BEGIN/COMMIT round trips: each statement is its own transaction.
 
     For requests that read and then append at most one row (a listing and its audit event): the
     reply is sent only after that row is committed, as with one transaction, in fewer trips.
     """
-    return session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+

@@ -18,7 +18,7 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from casebook import schema
-from casebook.db import autocommit_session_factory, create_engine, is_sqlite, session_factory
+from casebook.db import autocommit, create_engine, is_sqlite, session_factory
 from casebook.demo import load_demo
 from casebook.invitations import invite_token
 from casebook.lockout import LockoutPolicy
@@ -50,6 +50,7 @@ from web.errors import StartupError, error_middleware
 from web.headers import security_headers_middleware
 from web.i18n import I18n
 from web.keys import (
+    AUTOCOMMIT_ENGINE,
     AUTOCOMMIT_SESSIONS,
     CALL_NAMESPACE,
     ENGINE,
@@ -107,7 +108,8 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     engine = create_engine(settings.database_url)
     app[ENGINE] = engine
     app[SESSIONS] = session_factory(engine)
-    app[AUTOCOMMIT_SESSIONS] = autocommit_session_factory(engine)
+    app[AUTOCOMMIT_ENGINE] = autocommit(engine)
+    app[AUTOCOMMIT_SESSIONS] = session_factory(app[AUTOCOMMIT_ENGINE])
     # Clinical records are kept at least this long (`casebook.security_models` refuses deletes).
     for sessions in (app[SESSIONS], app[AUTOCOMMIT_SESSIONS]):
         sessions.configure(

@@ -10,7 +10,7 @@ from aiohttp import web
 from casebook import accounts
 from casebook.models import User, UserSession
 from web.errors import SignInRequired
-from web.keys import AUTOCOMMIT_SESSIONS, SETTINGS, USER, USER_SESSION
+from web.keys import AUTOCOMMIT_ENGINE, SETTINGS, USER, USER_SESSION
 from web.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,18 +38,17 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
         settings = request.app[SETTINGS]
         # One SELECT outside a transaction (session, user, center, second factor); the rare
         # write (a throttled last-seen touch, ending an idle session) commits on its own.
-        async with request.app[AUTOCOMMIT_SESSIONS]() as db:
+        async with request.app[AUTOCOMMIT_ENGINE].connect() as db:
             found = await accounts.find_signed_in(
                 db, token, idle=timedelta(minutes=settings.session_idle_minutes)
             )
             if found is None:
                 stale = True
             else:
-                accounts.touch_session(found.session)
+                await accounts.touch_session(db, found.session)
                 request[USER_SESSION] = found.session
                 request[USER] = found.session.user
                 request[TWO_FACTOR_ENABLED] = found.two_factor_enabled
-            await db.commit()
     response = await handler(request)
     if stale and not response.prepared and SESSION_COOKIE not in response.cookies:
         response.del_cookie(SESSION_COOKIE, path="/")
