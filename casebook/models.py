@@ -59,6 +59,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # asyncpg hands timestamptz back as aware UTC already: nothing to do per value (listings
+        # read two times on each of their rows).
+        if dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
+
 
 def _one_of(column: str, values: type[enum.StrEnum], name: str) -> CheckConstraint:
     allowed = ", ".join(f"'{v.value}'" for v in values)

@@ -48,7 +48,7 @@ class ServiceTargets:
         }[urgency]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueueItem:
     """A case waiting in the queue, reduced to what ordering needs."""
 
@@ -60,7 +60,7 @@ class QueueItem:
         require_utc(self.submitted_at, "submitted_at")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueueEntry:
     """A queue item with its place in time: how long it has waited, when it is due, if late."""
 
@@ -106,9 +106,10 @@ def order_queue(
     """
     require_utc(now, "now")
     targets = targets or ServiceTargets()
+    limits = {urgency: targets.for_urgency(urgency) for urgency in Urgency}
     entries = []
     for item in sorted(items, key=queue_sort_key):
-        due_at = item.submitted_at + targets.for_urgency(item.urgency)
+        due_at = item.submitted_at + limits[item.urgency]
         # A submission slightly in the future is clock skew between hosts, not negative waiting.
         waiting = max(now - item.submitted_at, timedelta(0))
         entries.append(QueueEntry(item, waiting, due_at, overdue=now > due_at))
