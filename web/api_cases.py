@@ -26,7 +26,7 @@ from casebook.triage import Urgency
 from casebook.workflow import CaseAction, CaseStatus
 from web.auth import require_user
 from web.errors import NotFound, WebError
-from web.keys import AUTOCOMMIT_SESSIONS, FILE_STORE, NOTIFIER, SESSIONS, SETTINGS
+from web.keys import FILE_STORE, NOTIFIER, SESSIONS, SETTINGS
 from web.routes import (
     CLINICAL,
     CLINICAL_READERS,
@@ -41,6 +41,7 @@ from web.routes import (
     parse_query,
 )
 from web.service_targets import service_targets
+from web.short_reads import read_session
 
 _ICD10 = re.compile(r"[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?")
 
@@ -411,7 +412,7 @@ async def list_cases(request: web.Request) -> web.StreamResponse:
             )
         )
 
-    async with request.app[AUTOCOMMIT_SESSIONS]() as db:
+    async with read_session(request) as db:
         return await cases.list_cases(
             db,
             who,
@@ -510,7 +511,7 @@ async def coordinator_queue(request: web.Request) -> web.StreamResponse:
             )
         )
 
-    async with request.app[AUTOCOMMIT_SESSIONS]() as db:
+    async with read_session(request) as db:
         return await queue.coordinator_queue(
             db, who, utcnow(), targets=service_targets(request.app[SETTINGS]),
             page=query.page, page_size=query.page_size, reply=reply,
@@ -692,6 +693,7 @@ def routes() -> list[ApiRoute]:
             summary="List cases",
             description="The cases the caller may see, newest first, filtered and paginated.",
             roles=CLINICAL_READERS, query=CaseListQuery, response=CaseListOut,
+            short_read=True,
         ),
         ApiRoute(
             "GET", "/api/queue", coordinator_queue, name="api-queue",
@@ -701,6 +703,7 @@ def routes() -> list[ApiRoute]:
                 " each flagged when past its service target."
             ),
             roles=COORDINATORS, query=QueueQuery, response=QueueOut,
+            short_read=True,
         ),
         ApiRoute(
             "GET", CASE, get_case, name="api-case",

@@ -12,6 +12,7 @@ from casebook.models import User, UserSession
 from web.errors import SignInRequired
 from web.keys import AUTOCOMMIT_ENGINE, SETTINGS, USER, USER_SESSION
 from web.settings import Settings
+from web.short_reads import LOOKUP_CONNECTION, is_short_read
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
@@ -33,25 +34,25 @@ def is_anonymous_path(path: str) -> bool:
 async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Attach the signed-in user (`request[USER]`, `request[USER_SESSION]`), if any."""
     token = request.cookies.get(SESSION_COOKIE)
-    stale = False
-    if token and not is_anonymous_path(request.path):
-        settings = request.app[SETTINGS]
-        # One SELECT outside a transaction (session, user, center, second factor); the rare
-        # write (a throttled last-seen touch, ending an idle session) commits on its own.
-        async with request.app[AUTOCOMMIT_ENGINE].connect() as db:
-            found = await accounts.find_signed_in(
-                db, token, idle=timedelta(minutes=settings.session_idle_minutes)
-            )
-            if found is None:
-                stale = True
-            else:
-                await accounts.touch_session(db, found.session)
-                request[USER_SESSION] = found.session
-                request[USER] = found.session.user
-                request[TWO_FACTOR_ENABLED] = found.two_factor_enabled
+    if not token or is_anonymous_path(request.path):
+        return await handler(request)
+    # One SELECT outside a transaction (session, user, center, second factor); the rare write
+    # (a throttled last-seen touch, ending an idle session) commits on its own.
+    async with request.app[AUTOCOMMIT_ENGINE].connect() as db:
+        found = await accounts.find_signed_in(
+            db, token, idle=timedelta(minutes=request.app[SETTINGS].session_idle_minutes)
+        )
+        if found is not None:
+            await accounts.touch_session(db, found.session)
+            request[USER_SESSION] = found.session
+            request[USER] = found.session.user
+            request[TWO_FACTOR_ENABLED] = found.two_factor_enabled
+            if is_short_read(request):
+                request[LOOKUP_CONNECTION] = db
+                return await handler(request)
     response = await handler(request)
-    if stale and not response.prepared and SESSION_COOKIE not in response.cookies:
-        response.del_cookie(SESSION_COOKIE, path="/")
+    if found is None and not response.prepared and SESSION_COOKIE not in response.cookies:
+        response.del_cookie(SESSION_COOKIE, path="/")  # a stale cookie
     return response
 
 

@@ -64,6 +64,7 @@ from web.page_routes import (
 from web.queue_lines import queue_rows
 from web.routes import CLINICAL, CLINICAL_READERS, COORDINATORS, caller
 from web.service_targets import service_targets
+from web.short_reads import read_session
 
 CASE_FIELDS = [
     "patient_initials", "patient_age_years", "patient_age_months", "patient_sex", "diagnosis",
@@ -198,7 +199,7 @@ async def case_list(request: web.Request) -> web.StreamResponse:
             },
         )
 
-    async with request.app[AUTOCOMMIT_SESSIONS]() as db:
+    async with read_session(request) as db:
         return await cases.list_cases(
             db, who, status=status_filter, page=page, page_size=25, reply=reply
         )
@@ -619,7 +620,6 @@ async def _queue_reply(
 ) -> web.Response:
     """The queue page; `error` (untranslated) above it, naming the case `failed` if one did."""
     who = caller(request)
-    sessions = request.app[AUTOCOMMIT_SESSIONS]
 
     async def reply(found: queue.QueuePage) -> web.Response:
         # The scheduling form only when the page has accepted cases to put on a session.
@@ -650,7 +650,7 @@ async def _queue_reply(
 
     # The form's sessions are read on a second connection while the queue's statement runs
     # (its time is mostly the database's); the page renders while its audit event is written.
-    async with sessions() as db, sessions() as side:
+    async with read_session(request) as db, request.app[AUTOCOMMIT_SESSIONS]() as side:
         upcoming = asyncio.ensure_future(upcoming_sessions(side, who))
         try:
             return await queue.coordinator_queue(
@@ -671,7 +671,7 @@ def routes() -> list[PageRoute]:
     """The case and queue pages."""
     form_step = _handler(_with_form)
     return [
-        PageRoute("GET", "/cases", case_list, "page-cases", CLINICAL_READERS),
+        PageRoute("GET", "/cases", case_list, "page-cases", CLINICAL_READERS, short_read=True),
         PageRoute("GET", "/cases/new", new_case_form, "page-case-new", CLINICAL),
         PageRoute("POST", "/cases/new", create_case, "page-case-create", CLINICAL),
         PageRoute("GET", CASE_PAGE, show_case, "page-case", CLINICAL_READERS),
@@ -694,7 +694,7 @@ def routes() -> list[PageRoute]:
                   CLINICAL),
         PageRoute("POST", f"{CASE_PAGE}/attachments", upload_attachment,
                   "page-case-attachments", CLINICAL),
-        PageRoute("GET", "/queue", queue_page, "page-queue", COORDINATORS),
+        PageRoute("GET", "/queue", queue_page, "page-queue", COORDINATORS, short_read=True),
         PageRoute(
             "POST", "/queue/schedule", schedule_from_queue, "page-queue-schedule", COORDINATORS
         ),

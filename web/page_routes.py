@@ -24,6 +24,7 @@ from web.auth import require_user
 from web.case_labels import labels
 from web.errors import WebError
 from web.render import render
+from web.short_reads import declare_short_read
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -40,6 +41,8 @@ class PageRoute:
     handler: Handler
     name: str
     roles: frozenset[Role]
+    # A listing: its handler reads on the session lookup's connection (`web.short_reads`).
+    short_read: bool = False
 
 
 PAGE_ROUTES = web.AppKey("page_routes", dict)  # route name → PageRoute
@@ -65,6 +68,8 @@ def register_pages(app: web.Application, routes: list[PageRoute]) -> None:
     for route in routes:
         page_declarations(app)[route.name] = route
         app.router.add_route(route.method, route.path, _gated(route), name=route.name)
+        if route.short_read:
+            declare_short_read(app, route.name)
 
 
 def _gated(route: PageRoute) -> Handler:

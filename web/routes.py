@@ -21,6 +21,7 @@ from casebook.models import Role
 from casebook.workflow import CLINICAL_ROLES
 from web.auth import client_address, require_user
 from web.errors import WebError
+from web.short_reads import declare_short_read
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -54,6 +55,8 @@ class ApiRoute:
     binary_response: bool = False
     tag: str = "casebook"
     extra: dict[str, Any] = field(default_factory=dict)
+    # A listing: its handler reads on the session lookup's connection (`web.short_reads`).
+    short_read: bool = False
 
 
 API_ROUTES = web.AppKey("api_routes", dict)  # route name → ApiRoute
@@ -84,6 +87,8 @@ def register(app: web.Application, routes: list[ApiRoute]) -> None:
     for route in routes:
         describe(app, route)
         app.router.add_route(route.method, route.path, _gated(route), name=route.name)
+        if route.short_read:
+            declare_short_read(app, route.name)
 
 
 def _gated(route: ApiRoute) -> Handler:
