@@ -83,3 +83,15 @@ def test_the_queue_template_prints_the_rows_as_they_are() -> None:
     )
     assert ESCAPED in page and MARKUP not in page
     assert 'href="/cases/JC-2026-000001"' in page and "Overdue" in page
+
+
+def test_the_queue_pager_is_translated_without_the_page_context() -> None:
+    # The pager macro is imported without context (cached per language), its words compiled in.
+    env = I18n().environments["es_MX"]
+    rows = [row(summary())]
+    page = env.get_template("queue.html").render(
+        user=None, csrf_token="t", lang="es-MX", locale="es_MX", current_path="/queue",
+        labels=LABELS, rows=rows, queue_rows="", sessions=[], session_options="", page=2,
+        pages=3, total=120, overdue_count=0, error=None, failed="",
+    )
+    assert "Página 2 de 3" in page and ">Anterior</a>" in page and ">Siguiente</a>" in page
