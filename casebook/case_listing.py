@@ -74,6 +74,15 @@ class Listing:
     count: Select[*tuple[Any, ...]]
 
 
+class SummaryPage(NamedTuple):
+    """A page of a listing: its cases, how many the listing has, and its riders' values (none
+    when the page is empty)."""
+
+    cases: list[CaseSummary]
+    total: int
+    riders: tuple[Any, ...]
+
+
 def written_in(name: str, type_: Any = None) -> Any:
     """A parameter written into the SQL text at execution rather than sent apart from it.
 
@@ -87,13 +96,20 @@ def written_in(name: str, type_: Any = None) -> Any:
     return bindparam(name, type_=type_, literal_execute=True)
 
 
-def listing(where: Sequence[Any], order_by: Sequence[Any]) -> Listing:
-    """The statements listing the cases matching `where` in `order_by` order."""
+def listing(
+    where: Sequence[Any], order_by: Sequence[Any], riders: Sequence[Any] = ()
+) -> Listing:
+    """The statements listing the cases matching `where` in `order_by` order.
+
+    `riders`: uncorrelated scalar subqueries that come back with the page, as the total does
+    (evaluated once, carried on every row): what the page shows beside its cases, without a
+    statement of its own.
+    """
     # correlate(None): the count has its own FROM cases (conditions such as the visibility
     # filter's EXISTS correlate to it), not the page's row.
     count = select(func.count()).select_from(Case).where(*where).correlate(None)
     page = (
-        select(*SUMMARY_COLUMNS, count.scalar_subquery().label("total"))
+        select(*SUMMARY_COLUMNS, count.scalar_subquery().label("total"), *riders)
         .join(Center, Center.id == Case.referring_center_id)
         .where(*where)
         .order_by(*order_by)
@@ -110,17 +126,21 @@ async def summary_page(
     *,
     page: int,
     page_size: int,
-) -> tuple[list[CaseSummary], int]:
-    """The `page`th `page_size` cases of the listing, and how many it has in all."""
+) -> SummaryPage:
+    """The `page`th `page_size` cases of the listing, how many it has in all, and its riders."""
     values = {**params, "page_limit": page_size, "page_offset": (page - 1) * page_size}
     # Plain rows through the session's connection (its transaction), past the ORM's result
     # machinery; what the session holds unflushed is flushed first, as a query would.
     await db.flush()
     connection = await db.connection()
     rows = (await connection.execute(statements.page, values)).all()
+    width = len(CaseSummary._fields)
     if rows:
-        return [CaseSummary._make(row[:-1]) for row in rows], int(rows[0][-1])
+        first = rows[0]
+        return SummaryPage(
+            [CaseSummary._make(row[:width]) for row in rows], int(first[width]), first[width + 1:]
+        )
     if page == 1:
-        return [], 0
+        return SummaryPage([], 0, ())
     # Past the last page: no row carried the total, so count on its own (rare).
-    return [], int(await db.scalar(statements.count, dict(params)) or 0)
+    return SummaryPage([], int(await db.scalar(statements.count, dict(params)) or 0), ())

@@ -336,7 +336,7 @@ async def list_cases(
         "urgency": urgency.value if urgency is not None else None,
         "center_id": center_id,
     }
-    cases, total = await summary_page(db, statements, params, page=page, page_size=page_size)
+    cases, total, _ = await summary_page(db, statements, params, page=page, page_size=page_size)
     recording = audit.record(
         db,
         "case.list",

@@ -8,7 +8,6 @@ Forms post with the CSRF token; the scripts under /static/js/casebook/ only impr
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
@@ -45,7 +44,6 @@ from web.case_labels import labels
 from web.csrf import CSRF_HEADER
 from web.errors import CASEBOOK_STATUS
 from web.keys import (
-    AUTOCOMMIT_SESSIONS,
     FILE_STORE,
     NOTIFIER,
     REFUSED_CASE_CODE,
@@ -354,9 +352,12 @@ async def _schedulable(db: AsyncSession, who: Caller, status: CaseStatus) -> lis
 async def upcoming_sessions(db: AsyncSession, who: Caller) -> list[dict[str, Any]]:
     """The sessions still ahead (or just begun), for the scheduling forms."""
     found = await review_sessions.schedule_choices(db, who, since=utcnow() - SCHEDULE_WINDOW)
-    return [
-        {"id": s.id, "title": s.title, "starts": local_time(s.starts_at)} for s in found
-    ]
+    return [session_choice(s) for s in found]
+
+
+def session_choice(choice: review_sessions.SessionChoice) -> dict[str, Any]:
+    """A session as a scheduling form offers it."""
+    return {"id": choice.id, "title": choice.title, "starts": local_time(choice.starts_at)}
 
 
 async def _signatory_choices(
@@ -624,7 +625,7 @@ async def _queue_reply(
     async def reply(found: queue.QueuePage) -> web.Response:
         # The scheduling form only when the page has accepted cases to put on a session.
         accepted = any(r.case.status == CaseStatus.ACCEPTED.value for r in found.rows)
-        choices = await upcoming if accepted else []
+        choices = [session_choice(s) for s in found.session_choices] if accepted else []
         return await render_page(
             request,
             "queue.html",
@@ -648,18 +649,15 @@ async def _queue_reply(
             status=status,
         )
 
-    # The form's sessions are read on a second connection while the queue's statement runs
-    # (its time is mostly the database's); the page renders while its audit event is written.
-    async with read_session(request) as db, request.app[AUTOCOMMIT_SESSIONS]() as side:
-        upcoming = asyncio.ensure_future(upcoming_sessions(side, who))
-        try:
-            return await queue.coordinator_queue(
-                db, who, utcnow(), targets=service_targets(request.app[SETTINGS]),
-                page=_page_number(request), page_size=50,
-                reply=reply,
-            )
-        finally:
-            await asyncio.gather(upcoming, return_exceptions=True)  # before `side` closes
+    # The form's sessions come with the queue's rows, in its statement; the page renders while
+    # its audit event is written.
+    now = utcnow()
+    async with read_session(request) as db:
+        return await queue.coordinator_queue(
+            db, who, now, targets=service_targets(request.app[SETTINGS]),
+            page=_page_number(request), page_size=50, choices_since=now - SCHEDULE_WINDOW,
+            reply=reply,
+        )
 
 
 # ---------------------------------------------------------------- the route table

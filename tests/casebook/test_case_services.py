@@ -315,3 +315,32 @@ async def test_demo_cases_are_consistent_with_the_access_rules(
         for case in (await db.scalars(select(Case))).all():
             await cases.facts_of(db, case)  # raises on contradictory facts
         await db.execute(update(Case).values(updated_at=datetime.now(UTC)))
+
+
+async def test_the_queue_brings_the_same_session_choices_as_their_own_query(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # The scheduling form's sessions ride along with the queue's statement (JSON per backend).
+    now = datetime.now(UTC).replace(microsecond=123456)
+    async with sessions() as db:
+        who = await callers(db)
+        coordinator = who[demo.COORDINATOR]
+        planned = []
+        for hours, title in ((5, 'Sesión "académica" de la red & más'), (-30, "Pasada"),
+                             (2, "Cancelada"), (5, "Misma hora, segunda")):
+            planned.append(await review_sessions.create(
+                db, coordinator, kind=RoomKind.LECTURE, title=title,
+                starts_at=now + timedelta(hours=hours), duration_minutes=60,
+                chair_user_id=coordinator.user_id, invitees=[], notifier=NOTIFIER,
+            ))
+        await review_sessions.cancel(db, coordinator, planned[2], NOTIFIER)
+        await db.commit()
+        for since in (now - timedelta(days=400), now - timedelta(hours=12)):
+            page = await coordinator_queue(db, coordinator, now, choices_since=since)
+            expected = await review_sessions.schedule_choices(db, coordinator, since=since)
+            assert page.session_choices == expected
+            assert all(c.starts_at.tzinfo is not None for c in page.session_choices)
+        titles = [c.title for c in page.session_choices]
+        assert titles.count('Sesión "académica" de la red & más') == 1
+        assert "Cancelada" not in titles and "Pasada" not in titles
+        assert (await coordinator_queue(db, coordinator, now)).session_choices == []
