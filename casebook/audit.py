@@ -40,7 +40,10 @@ async def record(
     """
     if session.new or session.dirty:
         await session.flush()  # a user or case the event names goes in first
-    await session.execute(
+    # On the session's connection (its transaction): a Core INSERT needs none of the ORM's
+    # handling of a statement.
+    connection = await session.connection()
+    await connection.execute(
         _INSERT,
         {
             "at": at or utcnow(),

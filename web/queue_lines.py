@@ -18,27 +18,30 @@ from markupsafe import Markup
 from casebook.queue import QueueRow
 from web.page_routes import local_time
 
+# One row; its values, in order: overdue class, code (three times), urgency, urgency label,
+# status, status label, diagnosis, ICD-10, center, waiting, due time, overdue flag, action.
+# (Positional %-formatting: a third of `str.format` with names, on every row.)
 ROW = (
-    '<tr class="{overdue}" data-case="{code}">'
-    '<td><a href="/cases/{code}">{code}</a></td>'
-    '<td><span class="urgency urgency-{urgency}">{urgency_label}</span></td>'
-    '<td><span class="status status-{status}">{status_label}</span></td>'
-    "<td>{diagnosis} ({icd10})</td>"
-    "<td>{center}</td>"
-    "<td>{waiting}</td>"
-    "<td>{due}{flag}</td>"
-    "<td>{action}</td>"
+    '<tr class="%s" data-case="%s">'
+    '<td><a href="/cases/%s">%s</a></td>'
+    '<td><span class="urgency urgency-%s">%s</span></td>'
+    '<td><span class="status status-%s">%s</span></td>'
+    "<td>%s (%s)</td>"
+    "<td>%s</td>"
+    "<td>%s</td>"
+    "<td>%s%s</td>"
+    "<td>%s</td>"
     "</tr>\n"
 )
 # What a coordinator can do next with the case, by its status.
 TICK = (
-    '<label class="tick"><input type="checkbox" name="case" value="{code}" '
-    'form="schedule-form"> {text}</label>'
+    '<label class="tick"><input type="checkbox" name="case" value="%s" '
+    'form="schedule-form"> %s</label>'
 )
-PLAN = '<a href="/sessions/new">{text}</a>'
-TRIAGE = '<a class="button" href="/cases/{code}#next-title">{text}</a>'
-WAITING_FOR_REFERRER = '<span class="meta">{text}</span>'
-FLAG = ' <strong class="flag-overdue">{text}</strong>'
+PLAN = '<a href="/sessions/new">%s</a>'
+TRIAGE = '<a class="button" href="/cases/%s#next-title">%s</a>'
+WAITING_FOR_REFERRER = '<span class="meta">%s</span>'
+FLAG = ' <strong class="flag-overdue">%s</strong>'
 
 
 def queue_rows(
@@ -49,34 +52,40 @@ def queue_rows(
     words = {key: escape(text) for key, text in labels["queue"].items()}
     statuses = {key: escape(text) for key, text in labels["status"].items()}
     urgencies = {key: escape(text) for key, text in labels["urgency"].items()}
-    accepted = TICK if scheduling else PLAN
-    flag = FLAG.format(text=words["overdue"])
+    flag = FLAG % words["overdue"]
+    waiting_for_referrer = WAITING_FOR_REFERRER % words["waiting_for_referrer"]
+    # Centers and diagnoses repeat down a page: each distinct text is escaped once.
+    escaped: dict[str, str] = {}
+
+    def text(value: str) -> str:
+        found = escaped.get(value)
+        if found is None:
+            found = escaped[value] = escape(value)
+        return found
+
     lines = []
     for row in rows:
         case, entry = row.case, row.entry
-        code, status, urgency = escape(case.code), escape(case.status), escape(case.urgency)
+        code, status, urgency = escape(case.code), text(case.status), text(case.urgency)
         if case.status == "accepted":
-            action = accepted.format(code=code, text=words["tick" if scheduling else "plan"])
+            action = TICK % (code, words["tick"]) if scheduling else PLAN % words["plan"]
         elif case.status == "submitted":
-            action = TRIAGE.format(code=code, text=words["triage"])
+            action = TRIAGE % (code, words["triage"])
         else:
-            action = WAITING_FOR_REFERRER.format(text=words["waiting_for_referrer"])
+            action = waiting_for_referrer
         waited = entry.waiting
         lines.append(
-            ROW.format(
-                overdue="overdue" if entry.overdue else "",
-                code=code,
-                urgency=urgency,
-                urgency_label=urgencies.get(case.urgency, urgency),
-                status=status,
-                status_label=statuses.get(case.status, status),
-                diagnosis=escape(case.diagnosis),
-                icd10=escape(case.icd10_code),
-                center=escape(case.referring_center_name),
-                waiting=words["waiting"] % {"days": waited.days, "hours": waited.seconds // 3600},
-                due=escape(local_time(entry.due_at)),
-                flag=flag if entry.overdue else "",
-                action=action,
+            ROW
+            % (
+                "overdue" if entry.overdue else "",
+                code, code, code,
+                urgency, urgencies.get(case.urgency, urgency),
+                status, statuses.get(case.status, status),
+                text(case.diagnosis), text(case.icd10_code),
+                text(case.referring_center_name),
+                words["waiting"] % {"days": waited.days, "hours": waited.seconds // 3600},
+                escape(local_time(entry.due_at)), flag if entry.overdue else "",
+                action,
             )
         )
     return Markup("".join(lines))  # every value above is escaped
