@@ -1,6 +1,6 @@
 """The coordinators' queue and the case listing at network scale, against plain SQL.
 
-    .venv/bin/python bench/casebook.py [--cases 100000] [--requests 300]
+    .venv/bin/python bench/casebook.py [--cases 100000] [--requests 1000]
 
 Creates its own PostgreSQL database (`junta_bench` on JUNTA_BENCH_POSTGRES, default the test
 server 127.0.0.1:5432) and drops it at the end: the schema by the app's migrations, the demo
@@ -344,7 +344,7 @@ async def measure(settings: Settings, runs: int) -> tuple[float, float, float]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=1000)
     args = parser.parse_args()
     await admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
     await admin(f"CREATE DATABASE {DATABASE}")
