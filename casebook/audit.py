@@ -12,6 +12,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook.clock import utcnow
+from casebook.db import Db, core_connection
 from casebook.models import AuditEvent
 
 log = logging.getLogger("junta.audit")
@@ -22,7 +23,7 @@ _INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
 async def record(
-    session: AsyncSession,
+    session: Db,
     action: str,
     *,
     actor_user_id: str | None = None,
@@ -38,11 +39,9 @@ async def record(
     One prebuilt INSERT sent now rather than an object left for the unit of work: every read of
     a case writes one, and building and flushing an ORM object costs more than the statement.
     """
-    if session.new or session.dirty:
-        await session.flush()  # a user or case the event names goes in first
-    # On the session's connection (its transaction): a Core INSERT needs none of the ORM's
-    # handling of a statement.
-    connection = await session.connection()
+    # On the session's connection (its transaction; a user or case the event names flushed
+    # first): a Core INSERT needs none of the ORM's handling of a statement.
+    connection = await core_connection(session)
     await connection.execute(
         _INSERT,
         {

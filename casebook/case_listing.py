@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Select, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook.case_models import Case
+from casebook.db import Db, core_connection
 from casebook.models import Center
 
 
@@ -120,7 +120,7 @@ def listing(
 
 
 async def summary_page(
-    db: AsyncSession,
+    db: Db,
     statements: Listing,
     params: Mapping[str, Any],
     *,
@@ -129,10 +129,8 @@ async def summary_page(
 ) -> SummaryPage:
     """The `page`th `page_size` cases of the listing, how many it has in all, and its riders."""
     values = {**params, "page_limit": page_size, "page_offset": (page - 1) * page_size}
-    # Plain rows through the session's connection (its transaction), past the ORM's result
-    # machinery; what the session holds unflushed is flushed first, as a query would.
-    await db.flush()
-    connection = await db.connection()
+    # Plain rows, past the ORM's result machinery (on a session: in its transaction).
+    connection = await core_connection(db)
     rows = (await connection.execute(statements.page, values)).all()
     width = len(CaseSummary._fields)
     if rows:
@@ -143,4 +141,4 @@ async def summary_page(
     if page == 1:
         return SummaryPage([], 0, ())
     # Past the last page: no row carried the total, so count on its own (rare).
-    return SummaryPage([], int(await db.scalar(statements.count, dict(params)) or 0), ())
+    return SummaryPage([], int(await connection.scalar(statements.count, dict(params)) or 0), ())

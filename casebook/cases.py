@@ -56,6 +56,7 @@ from casebook.case_models import (
     SessionInvitee,
 )
 from casebook.clock import utcnow
+from casebook.db import Db
 from casebook.errors import CasebookError
 from casebook.identifiers import CASE_TEXT_FIELDS, Finding, IdentifiersFound, find_identifiers
 from casebook.models import Role, User
@@ -281,7 +282,7 @@ class CasePage:
 
 @overload
 async def list_cases(
-    db: AsyncSession,
+    db: Db,
     caller: Caller,
     *,
     status: CaseStatus | None = None,
@@ -295,7 +296,7 @@ async def list_cases(
 
 @overload
 async def list_cases(
-    db: AsyncSession,
+    db: Db,
     caller: Caller,
     *,
     status: CaseStatus | None = None,
@@ -308,7 +309,7 @@ async def list_cases(
 
 
 async def list_cases(
-    db: AsyncSession,
+    db: Db,
     caller: Caller,
     *,
     status: CaseStatus | None = None,

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -13,6 +14,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 DEFAULT_URL = "sqlite+aiosqlite:///var/junta.db"
+
+# Where a read's Core statements run: a session (in its transaction) or a bare connection (a
+# request's short read, `web.short_reads`, which needs no session's bookkeeping).
+Db = AsyncSession | AsyncConnection
 
 
 def is_sqlite(url: str) -> bool:
@@ -57,3 +62,13 @@ def autocommit(engine: AsyncEngine) -> AsyncEngine:
     """
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
+
+
+async def core_connection(db: Db) -> AsyncConnection:
+    """The connection Core statements on `db` run on; a session's pending changes go first,
+    as they would before one of its own queries."""
+    if isinstance(db, AsyncConnection):
+        return db
+    if db.new or db.dirty or db.deleted:
+        await db.flush()
+    return await db.connection()

@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Any, TypeVar, overload
 
 from sqlalchemy import bindparam
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import audit, review_sessions
 from casebook.case_listing import CaseSummary, listing, summary_page
 from casebook.case_models import Case
 from casebook.cases import Caller
+from casebook.db import Db
 from casebook.models import Role
 from casebook.triage import QueueEntry, QueueItem, ServiceTargets, Urgency, order_queue
 from casebook.workflow import CaseStatus, WorkflowError
@@ -76,7 +76,7 @@ QUEUE_LISTING_WITH_CHOICES = listing(
 
 @overload
 async def coordinator_queue(
-    db: AsyncSession,
+    db: Db,
     caller: Caller,
     now: datetime,
     *,
@@ -90,7 +90,7 @@ async def coordinator_queue(
 
 @overload
 async def coordinator_queue(
-    db: AsyncSession,
+    db: Db,
     caller: Caller,
     now: datetime,
     *,
@@ -103,7 +103,7 @@ async def coordinator_queue(
 
 
 async def coordinator_queue(
-    db: AsyncSession,
+    db: Db,
     caller: Caller,
     now: datetime,
     *,

@@ -41,7 +41,7 @@ from web.routes import (
     parse_query,
 )
 from web.service_targets import service_targets
-from web.short_reads import read_session
+from web.short_reads import read_connection
 
 _ICD10 = re.compile(r"[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?")
 
@@ -412,7 +412,7 @@ async def list_cases(request: web.Request) -> web.StreamResponse:
             )
         )
 
-    async with read_session(request) as db:
+    async with read_connection(request) as db:
         return await cases.list_cases(
             db,
             who,
@@ -511,7 +511,7 @@ async def coordinator_queue(request: web.Request) -> web.StreamResponse:
             )
         )
 
-    async with read_session(request) as db:
+    async with read_connection(request) as db:
         return await queue.coordinator_queue(
             db, who, utcnow(), targets=service_targets(request.app[SETTINGS]),
             page=query.page, page_size=query.page_size, reply=reply,

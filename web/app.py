@@ -51,7 +51,6 @@ from web.headers import security_headers_middleware
 from web.i18n import I18n
 from web.keys import (
     AUTOCOMMIT_ENGINE,
-    AUTOCOMMIT_SESSIONS,
     CALL_NAMESPACE,
     ENGINE,
     I18N,
@@ -109,12 +108,10 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app[ENGINE] = engine
     app[SESSIONS] = session_factory(engine)
     app[AUTOCOMMIT_ENGINE] = autocommit(engine)
-    app[AUTOCOMMIT_SESSIONS] = session_factory(app[AUTOCOMMIT_ENGINE])
     # Clinical records are kept at least this long (`casebook.security_models` refuses deletes).
-    for sessions in (app[SESSIONS], app[AUTOCOMMIT_SESSIONS]):
-        sessions.configure(
-            info={RETENTION_INFO_KEY: timedelta(days=365 * settings.retention_years + 1)}
-        )
+    app[SESSIONS].configure(
+        info={RETENTION_INFO_KEY: timedelta(days=365 * settings.retention_years + 1)}
+    )
     app[PASSWORDS] = Passwords(
         PasswordPolicy(
             time_cost=settings.argon2_time_cost,

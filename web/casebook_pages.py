@@ -62,7 +62,7 @@ from web.page_routes import (
 from web.queue_lines import queue_rows
 from web.routes import CLINICAL, CLINICAL_READERS, COORDINATORS, caller
 from web.service_targets import service_targets
-from web.short_reads import read_session
+from web.short_reads import read_connection
 
 CASE_FIELDS = [
     "patient_initials", "patient_age_years", "patient_age_months", "patient_sex", "diagnosis",
@@ -197,7 +197,7 @@ async def case_list(request: web.Request) -> web.StreamResponse:
             },
         )
 
-    async with read_session(request) as db:
+    async with read_connection(request) as db:
         return await cases.list_cases(
             db, who, status=status_filter, page=page, page_size=25, reply=reply
         )
@@ -652,7 +652,7 @@ async def _queue_reply(
     # The form's sessions come with the queue's rows, in its statement; the page renders while
     # its audit event is written.
     now = utcnow()
-    async with read_session(request) as db:
+    async with read_connection(request) as db:
         return await queue.coordinator_queue(
             db, who, now, targets=service_targets(request.app[SETTINGS]),
             page=_page_number(request), page_size=50, choices_since=now - SCHEDULE_WINDOW,

@@ -19,9 +19,8 @@ from web.settings import Settings
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
-# Sessions whose every statement commits on its own: for reads that append one audit row.
-AUTOCOMMIT_SESSIONS = web.AppKey("autocommit_sessions", async_sessionmaker[AsyncSession])
-# The same engine's connections without sessions (the signed-in lookup of every request).
+# The engine whose every statement commits on its own: the signed-in lookup of every request,
+# and the short reads (a listing and its one audit row, `web.short_reads`).
 AUTOCOMMIT_ENGINE = web.AppKey("autocommit_engine", AsyncEngine)
 PASSWORDS = web.AppKey("passwords", Passwords)
 I18N = web.AppKey("i18n", I18n)

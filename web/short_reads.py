@@ -10,10 +10,13 @@ so a long request (an upload, a transaction) never holds two.
 
 from __future__ import annotations
 
-from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from web.keys import AUTOCOMMIT_SESSIONS
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from web.keys import AUTOCOMMIT_ENGINE
 
 SHORT_READS = web.AppKey("short_reads", set)  # names of the routes declared `short_read`
 LOOKUP_CONNECTION = web.RequestKey("lookup_connection", AsyncConnection)
@@ -29,9 +32,13 @@ def is_short_read(request: web.Request) -> bool:
     return request.match_info.route.name in request.app.get(SHORT_READS, ())
 
 
-def read_session(request: web.Request) -> AsyncSession:
-    """An autocommit session for a short read: on the lookup's connection when the route keeps
-    it, on a connection of its own otherwise (signed out; an error page)."""
-    sessions = request.app[AUTOCOMMIT_SESSIONS]
-    connection = request.get(LOOKUP_CONNECTION)
-    return sessions() if connection is None else sessions(bind=connection)
+@asynccontextmanager
+async def read_connection(request: web.Request) -> AsyncIterator[AsyncConnection]:
+    """An autocommit connection for a short read: the lookup's when the route keeps it, one of
+    its own otherwise (signed out; an error page)."""
+    kept = request.get(LOOKUP_CONNECTION)
+    if kept is not None:
+        yield kept
+        return
+    async with request.app[AUTOCOMMIT_ENGINE].connect() as connection:
+        yield connection
