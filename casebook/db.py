@@ -27,17 +27,17 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str = DEFAULT_URL, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`; SQLite connections enforce foreign keys, PostgreSQL ones
-    plan without JIT compilation."""
+    plan without JIT compilation and are reused last-in first-out."""
     if url.startswith("postgresql+asyncpg"):
         # PostgreSQL compiles a plan to machine code once its estimated cost passes
         # jit_above_cost: an unfiltered case list over 100,000 rows spent 27 ms compiling to
         # save less than that. Pages are short OLTP queries; JIT never pays off for them.
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args.setdefault("server_settings", {}).setdefault("jit", "off")
-    # The connection returned last goes out first: consecutive requests meet the same warm
-    # server process (its caches, its prepared statements), and under light load the rest of
-    # the pool stays idle rather than being cycled through.
-    kwargs.setdefault("pool_use_lifo", True)
+        # The connection returned last goes out first: consecutive requests meet the same warm
+        # server process (its caches, its prepared statements), and under light load the rest
+        # of the pool stays idle rather than being cycled through.
+        kwargs.setdefault("pool_use_lifo", True)
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         # SQLite ignores REFERENCES clauses unless each connection asks for them; WAL lets pages
