@@ -5,7 +5,8 @@ connection. A listing then needs one more statement and its audit event; taking 
 connection from the pool for them cost as much CPU as a statement (the pool's checkout and
 return, the connection's first statement). A route declared `short_read` keeps the lookup's
 connection for its handler instead; every other route gives it back before its handler runs,
-so a long request (an upload, a transaction) never holds two.
+so a long request (an upload, a transaction) never holds two. The listing and its audit event
+run on the bare connection (`casebook.db.Db`): they need no session's bookkeeping.
 """
 
 from __future__ import annotations
