@@ -8,6 +8,7 @@ from typing import Any
 import aiortc.rtcrtpreceiver
 import aiortc.rtcrtpsender
 import pytest
+from aiortc import RTCPeerConnection
 
 
 @pytest.fixture
@@ -22,6 +23,16 @@ def decoder_threads(monkeypatch: pytest.MonkeyPatch) -> set[threading.Thread]:
 
     monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", get_decoder)
     return threads
+
+
+def receiver_decoder_threads(pc: RTCPeerConnection) -> set[threading.Thread]:
+    """The decoder threads of a peer connection's started receivers (a private aiortc name,
+    pinned in test_aiortc_tap.py), to tell whose receiver a thread in `decoder_threads` is."""
+    threads = (
+        t.receiver._RTCRtpReceiver__decoder_thread  # type: ignore[attr-defined]
+        for t in pc.getTransceivers()
+    )
+    return {thread for thread in threads if thread is not None}
 
 
 @pytest.fixture

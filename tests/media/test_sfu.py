@@ -22,6 +22,7 @@ from media.events import MediaEvent, TrackPublished, TrackUnpublished
 from media.node import LocalMediaNode
 from media.room import Room
 from tests.media.bots import PublisherBot, SubscriberBot
+from tests.media.conftest import receiver_decoder_threads
 from tests.media.peers import wait_until
 
 pytestmark = pytest.mark.timeout(30)
@@ -133,6 +134,14 @@ async def test_h264_is_forwarded_when_the_publisher_offers_only_h264(
     assert video.sizes == {(640, 480)}
     info = next(i for i in call.room.tracks if i.kind == "video")
     assert info.codec == "H264"
+    # The viewer's audio decoder starts with its first audio frame, which may come after the
+    # tenth video frame: wait for both of the viewer's decoders, then look for the SFU's.
+    viewer_decoders = receiver_decoder_threads(viewer.pc)
+    assert len(viewer_decoders) == 2
+    await wait_until(lambda: viewer_decoders <= decoder_threads, within=10)
+    sfu_side = call.room.connection("presenter", "publish")
+    assert sfu_side is not None
+    assert not receiver_decoder_threads(sfu_side) & decoder_threads
     assert len(decoder_threads) == 2  # the viewer's video and audio; none on the SFU
 
 
