@@ -17,5 +17,6 @@ The SFU forwards encoded frames and never decodes to re-encode per viewer:
   one segmented send) and `vp8` (VP8 payloads): the rest of that send path.
 - `rtp_stamper.RtpStamper`: the pure per-subscriber RTP part of that send path (headers,
   sequence numbers, header extensions, NACK history with RTX).
+- `versions`: the exact aiortc and pylibsrtp releases those internals are pinned to.
 - `codecs`, `keyframes`, `timestamps`, `frames`, `events`, `errors`: small helpers and types.
 """

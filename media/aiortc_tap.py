@@ -39,11 +39,12 @@ from media.rtp_stamper import RtpStamper, StreamParameters, now_ntp
 from media.sequence import LatePacketFilter, uint16_newer
 from media.srtp_protect import SrtpProtector
 from media.udp_batch import DatagramTransport, UdpBatchSender
+from media.versions import REQUIRED
 from media.vp8 import vp8_payloads
 
 logger = logging.getLogger(__name__)
 
-PINNED_AIORTC_VERSION = "1.16.0"
+PINNED_AIORTC_VERSION = REQUIRED["aiortc"]
 
 # Name-mangled private attributes (class-private `__x` becomes `_Class__x`).
 _RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"

@@ -16,7 +16,9 @@ import pylibsrtp
 from pylibsrtp import Session
 from pylibsrtp._binding import ffi, lib
 
-PINNED_PYLIBSRTP_VERSION = "1.0.0"
+from media.versions import REQUIRED
+
+PINNED_PYLIBSRTP_VERSION = REQUIRED["pylibsrtp"]
 # Room for the longest packet we forward plus libsrtp's largest trailer (tag and MKI).
 BUFFER_SIZE = 2048
 MAX_TRAILER = 16 + 128

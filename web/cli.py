@@ -25,6 +25,7 @@ from casebook.db import create_engine, session_factory
 from casebook.errors import CasebookError
 from casebook.models import Role
 from casebook.passwords import PasswordPolicy, Passwords
+from media import versions
 from media.settings import MediaSettings, MediaSettingsError
 from web import recordings_cli
 from web.errors import StartupError
@@ -95,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error))
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
+        if args.command in ("serve", "media"):
+            require_pinned_media_versions()
         if args.command == "media":
             # A media node needs none of the web settings (and no database or secret key).
             serve_media(MediaSettings.from_env(host=args.host, port=args.port))
@@ -132,6 +135,13 @@ def _fail(message: str) -> int:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else "no details"
+
+
+def require_pinned_media_versions() -> None:
+    """Refuse to serve with other aiortc or pylibsrtp releases than media/ is written against."""
+    wrong = versions.mismatches(versions.installed_versions())
+    if wrong:
+        raise CliError("; ".join(wrong) + " (install requirements/run.lock, see README.md)")
 
 
 def serve(settings: Settings, *, host: str | None, port: int | None, demo: bool) -> None:

@@ -149,3 +149,26 @@ def test_serve_demo_answers_and_stops_on_interrupt(tmp_path: Path) -> None:
     assert process.returncode == 0, output
     assert "Traceback" not in output
     assert "demo.loaded" in output
+
+
+def installed_distribution(site: Path, name: str, version: str) -> None:
+    """Make `name` look installed at `version` to importlib.metadata for a process whose path
+    starts with `site` (the modules imported stay the real ones)."""
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+
+
+@pytest.mark.parametrize("command", ["serve", "media"])
+def test_serving_refuses_another_aiortc_than_the_pinned_one(tmp_path: Path, command: str) -> None:
+    site = tmp_path / "site"
+    installed_distribution(site, "aiortc", "1.15.0")
+    env = {"PYTHONPATH": os.pathsep.join([str(site), str(REPO)]), "JUNTA_PORT": str(free_port()),
+           "JUNTA_MEDIA_PORT": str(free_port())}
+    result = junta(command, cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "junta: error: aiortc 1.15.0 is installed but Junta requires aiortc==1.16.0 "
+        "(install requirements/run.lock, see README.md)"
+    )
+    assert not (tmp_path / "var").exists()
