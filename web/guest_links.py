@@ -275,6 +275,7 @@ async def guest_room(request: web.Request) -> web.StreamResponse:
         "is_moderator": False,
         "client_i18n": request.app[I18N].client[request_locale(request)],
         "protocol_version": PROTOCOL_VERSION,
+        "reconnect_grace": request.app[SETTINGS].reconnect_grace,
         "join_url": f"/api/guest/{request.match_info['token']}/join",
         # Guests are told of a recording before they enter, like everyone else.
         "recording": await request.app[CALL_NAMESPACE].recording.status(room.id),

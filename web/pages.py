@@ -162,6 +162,7 @@ async def room_page(request: web.Request) -> web.StreamResponse:
         "is_moderator": invite.moderator,
         "client_i18n": request.app[I18N].client[locale],
         "protocol_version": PROTOCOL_VERSION,
+        "reconnect_grace": request.app[SETTINGS].reconnect_grace,
         # A session being recorded says so on the pre-join screen, before anyone enters.
         "recording": await request.app[CALL_NAMESPACE].recording.status(invite.room.id),
         # Rooms of a review session show its agenda and the case under discussion.

@@ -4,6 +4,8 @@ expires. Also: a lecture's viewers get receive-only grants."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -109,6 +111,9 @@ async def test_a_lecture_moderator_invites_a_guest_who_waits_with_a_room_bound_g
     assert page.status == 200
     room_html = await page.text()
     assert f"/api{path.replace('/guest/', '/guest/', 1)}/join" in room_html
+    config = re.search(r'id="call-config">(.*?)</script>', room_html, re.S)
+    assert config
+    assert json.loads(config.group(1))["reconnect_grace"] == guest.app[SETTINGS].reconnect_grace
 
     joined = await guest.post(f"/api{path}/join",
                               headers={"X-CSRF-Token": csrf_from_html(room_html)})

@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from signaling.protocol import PROTOCOL_VERSION
+from tests.conftest import ClientFactory
 from tests.live import test_settings
 from web.app import StartupError, create_app
 from web.settings import Settings
@@ -87,6 +88,19 @@ async def test_room_page_renders_for_an_invitee(
     assert data["protocol"] == PROTOCOL_VERSION
     assert data["lang"] == "es-MX"
     assert isinstance(data["i18n"], dict)
+
+
+async def test_room_page_passes_the_configured_reconnect_grace_to_the_client(
+    web_client_factory: ClientFactory, login_as: Login
+) -> None:
+    """The page judges its peer connections stale after the server's grace, not a guess of it."""
+    client = await web_client_factory(reconnect_grace=7.5)
+    await login_as(client, "coordinacion@junta.example")
+    reply = await client.get("/rooms/junta-tumores-sn")
+    assert reply.status == 200
+    config = re.search(r'id="call-config">(.*?)</script>', await reply.text(), re.S)
+    assert config
+    assert json.loads(config.group(1))["reconnect_grace"] == 7.5
 
 
 async def test_no_page_has_inline_javascript(

@@ -1,6 +1,8 @@
 // Local capture devices: camera and microphone tracks, device lists, the speaker choice and the
 // microphone level meter used by the pre-join screen.
 
+import { AudioLevel } from "./audiolevel.js";
+
 const VIDEO_CONSTRAINTS = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
 const AUDIO_CONSTRAINTS = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
@@ -174,37 +176,16 @@ export class LocalMedia extends EventTarget {
 export class LevelMeter {
   constructor(onLevel) {
     this.onLevel = onLevel;
-    this.context = null;
-    this.source = null;
-    this.analyser = null;
+    this.level = new AudioLevel({ fftSize: 512, smoothing: 0.6 });
     this.frame = 0;
-    this.samples = null;
   }
 
   attach(track) {
     this.detach();
-    if (!track || typeof AudioContext === "undefined") return this.onLevel(0);
-    this.context = this.context || new AudioContext();
-    // Autoplay rules may start the context suspended until the user touches the page.
-    if (this.context.state === "suspended") {
-      const resume = () => this.context && this.context.resume();
-      resume();
-      document.addEventListener("pointerdown", resume, { once: true });
-      document.addEventListener("keydown", resume, { once: true });
-    }
-    this.source = this.context.createMediaStreamSource(new MediaStream([track]));
-    this.analyser = this.context.createAnalyser();
-    this.analyser.fftSize = 512;
-    this.analyser.smoothingTimeConstant = 0.6;
-    this.samples = new Float32Array(this.analyser.fftSize);
-    this.source.connect(this.analyser);
+    if (!this.level.attach(track)) return this.onLevel(0);
     const tick = () => {
-      this.analyser.getFloatTimeDomainData(this.samples);
-      let sum = 0;
-      for (const value of this.samples) sum += value * value;
-      const rms = Math.sqrt(sum / this.samples.length);
       // Speech sits around -40..-10 dBFS: map that range onto the meter.
-      const db = 20 * Math.log10(rms || 1e-8);
+      const db = this.level.db();
       this.onLevel(track.enabled ? Math.min(1, Math.max(0, (db + 60) / 50)) : 0);
       this.frame = requestAnimationFrame(tick);
     };
@@ -213,14 +194,11 @@ export class LevelMeter {
 
   detach() {
     cancelAnimationFrame(this.frame);
-    if (this.source) this.source.disconnect();
-    this.source = null;
-    this.analyser = null;
+    this.level.detach();
   }
 
   close() {
     this.detach();
-    if (this.context) this.context.close();
-    this.context = null;
+    this.level.close();
   }
 }

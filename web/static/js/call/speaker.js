@@ -3,6 +3,8 @@
 // outlines the tiles of the peers whose state says they speak, in P2P and SFU mode alike, and
 // without decoding anyone's audio level.
 
+import { AudioLevel } from "./audiolevel.js";
+
 // Speech sits around -40..-10 dBFS; background noise of a quiet room below -50.
 const SPEECH_DB = -45;
 // Sampled on a timer, not requestAnimationFrame: a page in a background tab still reports.
@@ -46,10 +48,7 @@ export class SpeakingGate {
 export class SpeakingDetector {
   constructor(onChange) {
     this.onChange = onChange;
-    this.context = null;
-    this.source = null;
-    this.analyser = null;
-    this.samples = null;
+    this.level = new AudioLevel({ fftSize: 1024 });
     this.timer = 0;
     this.gate = new SpeakingGate();
     this.reported = false;
@@ -59,24 +58,9 @@ export class SpeakingDetector {
 
   attach(track) {
     this.detach();
-    if (!track || typeof AudioContext === "undefined") return;
-    this.context = this.context || new AudioContext();
-    if (this.context.state === "suspended") {
-      const resume = () => this.context && this.context.resume();
-      resume();
-      document.addEventListener("pointerdown", resume, { once: true });
-      document.addEventListener("keydown", resume, { once: true });
-    }
-    this.source = this.context.createMediaStreamSource(new MediaStream([track]));
-    this.analyser = this.context.createAnalyser();
-    this.analyser.fftSize = 1024;
-    this.samples = new Float32Array(this.analyser.fftSize);
-    this.source.connect(this.analyser);
+    if (!this.level.attach(track)) return;
     this.timer = setInterval(() => {
-      this.analyser.getFloatTimeDomainData(this.samples);
-      let sum = 0;
-      for (const value of this.samples) sum += value * value;
-      const db = 20 * Math.log10(Math.sqrt(sum / this.samples.length) || 1e-8);
+      const db = this.level.db();
       // A muted microphone (track disabled) never speaks, whatever the device picks up.
       this.#report(this.gate.sample(track.enabled && track.readyState === "live" ? db : -Infinity, performance.now()));
     }, SAMPLE_MS);
@@ -107,9 +91,7 @@ export class SpeakingDetector {
     clearInterval(this.timer);
     clearTimeout(this.pending);
     this.pending = 0;
-    if (this.source) this.source.disconnect();
-    this.source = null;
-    this.analyser = null;
+    this.level.detach();
     this.gate = new SpeakingGate();
     if (this.reported) {
       this.reported = false;
@@ -119,8 +101,7 @@ export class SpeakingDetector {
 
   close() {
     this.detach();
-    if (this.context) this.context.close();
-    this.context = null;
+    this.level.close();
   }
 }
 

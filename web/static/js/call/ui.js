@@ -318,3 +318,16 @@ export function setBanner(banner, text, kind = "warn") {
   banner.textContent = text || "";
   banner.dataset.kind = kind;
 }
+
+// ---------------------------------------------------------------------------------------- buttons
+
+/** An on/off button (microphone, camera): its label, pressed state and icon follow `on`. */
+export function setToggle(button, on, iconName, onLabel, offLabel) {
+  const label = on ? onLabel : offLabel;
+  button.setAttribute("aria-label", label);
+  button.title = label;
+  button.classList.toggle("off", !on);
+  button.setAttribute("aria-pressed", on ? "false" : "true");
+  const use = button.querySelector("use");
+  if (use) use.setAttribute("href", `#i-${on ? iconName : `${iconName}-off`}`);
+}
