@@ -60,10 +60,10 @@ from casebook.db import create_engine, session_factory  # noqa: E402
 from casebook.demo import COORDINATOR  # noqa: E402
 from casebook.models import Center, CenterKind, Role, User  # noqa: E402
 from casebook.passwords import PasswordPolicy, Passwords  # noqa: E402
-from web.app import create_app, prepare_database  # noqa: E402
-from web.auth import SESSION_COOKIE  # noqa: E402
-from web.heap import settle_collector_on_startup  # noqa: E402
-from web.settings import Settings  # noqa: E402
+from web.app.factory import create_app, prepare_database  # noqa: E402
+from web.app.heap import settle_collector_on_startup  # noqa: E402
+from web.app.settings import Settings  # noqa: E402
+from web.http.auth import SESSION_COOKIE  # noqa: E402
 
 DATABASE = "junta_bench"
 SERVER = os.environ.get(
@@ -291,7 +291,7 @@ class Http:
 
 async def session_token(app: web.Application) -> str:
     """A coordinator's session (their second factor is the demo's; the form is not the point)."""
-    from web.keys import SESSIONS
+    from web.app.keys import SESSIONS
 
     async with app[SESSIONS]() as db:
         user = await accounts.find_user_by_email(db, COORDINATOR)

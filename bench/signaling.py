@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO))
 from signaling.grants import issue_grant, sign_grant  # noqa: E402
 from signaling.protocol import PROTOCOL_VERSION  # noqa: E402
 from signaling.scaleout import MANAGER_CONNECTIONS  # noqa: E402
-from web.heap import settle_collector  # noqa: E402
+from web.app.heap import settle_collector  # noqa: E402
 
 SECRET = b"bench-signaling-secret-0123456789abcdef"
 ROOM_SIZE = 4

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
 DEFAULT_URL = "sqlite+aiosqlite:///var/junta.db"
 
 # Where a read's Core statements run: a session (in its transaction) or a bare connection (a
-# request's short read, `web.short_reads`, which needs no session's bookkeeping).
+# request's short read, `web.http.short_reads`, which needs no session's bookkeeping).
 Db = AsyncSession | AsyncConnection
 
 

@@ -2,7 +2,7 @@
 
 The recorder (`media.recording`) owns the file layout and the manifest format; the casebook
 imports nothing of ours (docs/architecture.md), so it states here the shape it reads and the two
-operations it needs, and `web.recording_files` adapts the recorder to them.
+operations it needs, and `web.calls.recording_files` adapts the recorder to them.
 """
 
 from __future__ import annotations

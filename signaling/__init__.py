@@ -2,8 +2,8 @@
 
 Knows nothing of cases; `web` issues the grants it verifies and mounts the server it builds.
 Calls of three or more go through the SFU, which signaling drives through `MediaPort` (it never
-imports `media`; `web.media_bridge` adapts a media node to it). Recording is driven through
-`RecordingPort` the same way (`web.recording_bridge`).
+imports `media`; `web.calls.media_bridge` adapts a media node to it). Recording is driven through
+`RecordingPort` the same way (`web.calls.recording_bridge`).
 """
 
 from .errors import SignalingError

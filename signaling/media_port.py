@@ -1,7 +1,7 @@
 """What signaling needs from a media node (the SFU), as an interface signaling owns.
 
 Signaling must not import `media`; the composition root adapts a media node to `MediaPort`
-(`web.media_bridge`). Every argument and result is plain data defined here.
+(`web.calls.media_bridge`). Every argument and result is plain data defined here.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Which media node takes a room: the rules, without Redis or HTTP (see web/media_fleet.py).
+"""Which media node takes a room: the rules, without Redis or HTTP (see web/calls/media_fleet.py).
 
 A room goes to the least loaded live node and stays there while that node lives (the choice is
 stored with `RoomState.claim_media_node`, so every process agrees). A node whose registration

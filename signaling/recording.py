@@ -1,8 +1,9 @@
 """Recording a call (PROTOCOL.md, "Recording"): the port to the recorder, and the pure rules.
 
 Signaling knows nothing of the casebook or the media node's recorder: the composition root
-implements `RecordingPort` (`web.recording_bridge`). What a room's recording is (who started it,
-when, who consented) is plain data kept in `RoomState`, so every process sees the same recording.
+implements `RecordingPort` (`web.calls.recording_bridge`). What a room's recording is (who
+started it, when, who consented) is plain data kept in `RoomState`, so every process sees the
+same recording.
 
 The rules: a moderator starts and stops; every admitted participant is asked and is left out of
 the recording (its tracks excluded on the media node) until it consents, and again if it

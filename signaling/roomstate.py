@@ -121,7 +121,7 @@ class RoomState(ABC):
     async def end_recording(self, room: str, recording_id: str) -> RecordingInfo | None:
         """Forget recording `recording_id` if it is the room's; what it was, else None."""
 
-    # --- the media node a room is placed on (web/media_fleet.py) ---------------------------
+    # --- the media node a room is placed on (web/calls/media_fleet.py) ---------------------------
     # Not abstract: a backend written before placement existed still works without a fleet.
 
     async def get_media_node(self, room: str) -> str | None:

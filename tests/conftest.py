@@ -51,8 +51,8 @@ from casebook.demo import DEMO_PASSWORD
 from tests.casebook.mail_server import SmtpServer
 from tests.live import LiveServer, test_settings
 from tests.services import POSTGRES_URL, port_open, require
-from web.app import create_app
-from web.settings import Settings
+from web.app.factory import create_app
+from web.app.settings import Settings
 
 T = TypeVar("T")
 
@@ -152,7 +152,7 @@ class _DemoTemplates:
 
 async def _prepare(url: str) -> None:
     from casebook.passwords import PasswordPolicy, Passwords
-    from web.app import prepare_database
+    from web.app.factory import prepare_database
 
     settings = test_settings(url)
     passwords = Passwords(PasswordPolicy(time_cost=1, memory_kib=1024, parallelism=1))
@@ -291,7 +291,7 @@ async def _second_factor(client: TestClient[Any, Any], email: str, token: str) -
     (accepted too: ±1 step); waits for a new step only when those are used up.
     """
     from casebook import totp, two_factor
-    from web.keys import SESSIONS
+    from web.app.keys import SESSIONS
 
     async with client.app[SESSIONS]() as db:
         user = await _user_by_email(db, email)

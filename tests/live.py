@@ -30,10 +30,10 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from casebook import accounts
-from web.app import create_app
-from web.auth import SESSION_COOKIE
-from web.keys import SESSIONS
-from web.settings import Settings
+from web.app.factory import create_app
+from web.app.keys import SESSIONS
+from web.app.settings import Settings
+from web.http.auth import SESSION_COOKIE
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from web.cli import build_parser
+from web.app.cli import build_parser
 
 yaml = pytest.importorskip("yaml")
 
@@ -87,8 +87,8 @@ def test_every_junta_command_parses(compose: dict[str, Any]) -> None:
 
 
 def test_every_setting_a_service_uses_exists(compose: dict[str, Any]) -> None:
-    web_settings = settings_read_by("web/settings.py")
-    media_settings = settings_read_by("media/settings.py", "web/settings.py")
+    web_settings = settings_read_by("web/app/settings.py")
+    media_settings = settings_read_by("media/settings.py", "web/app/settings.py")
     services = compose["services"]
     for name in WEB_SERVICES:
         used = {k for k in services[name]["environment"] if k.startswith("JUNTA_")}

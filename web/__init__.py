@@ -1,1 +1,2 @@
-"""The application people reach and the composition root: settings, CLI, app factory, pages, API."""
+"""The application people reach, by concern: `app` (assembly), `http` (plumbing), `api` (JSON
+resources), `pages` (HTML areas), `render` (templates and words), `calls` (bridges to calls)."""

@@ -15,7 +15,7 @@ from casebook.models import User
 from tests.browser.calls import Person, open_person, sign_in
 from tests.browser.test_csp import LISTENER, csp_reports, watch
 from tests.live import LiveServer
-from web.keys import SESSIONS
+from web.app.keys import SESSIONS
 
 pytestmark = pytest.mark.browser
 

@@ -22,7 +22,7 @@ from tests.browser.calls import (
     open_person,
 )
 from tests.live import LiveServer
-from web.keys import NOTIFIER, SESSIONS
+from web.app.keys import NOTIFIER, SESSIONS
 
 pytestmark = pytest.mark.browser
 

@@ -24,8 +24,8 @@ from tests.live import TEST_SECRET, LiveServer
 from tests.services import free_port
 from tests.signaling.conftest import Participant
 from tests.signaling.sfu_bots import SfuBot
-from web.app import CALL_NAMESPACE
-from web.media_bridge import MediaBridge
+from web.app.factory import CALL_NAMESPACE
+from web.calls.media_bridge import MediaBridge
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 

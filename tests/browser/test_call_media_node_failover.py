@@ -36,7 +36,7 @@ from tests.browser.calls import (
 from tests.browser.test_call_recording import answer_dialog, indicator_shown
 from tests.faults.servers import MEDIA_SECRET, JuntaMediaNode, RedisServer
 from tests.live import LiveServer
-from web.keys import SESSIONS
+from web.app.keys import SESSIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.browser.calls import Person, assert_frames_flow, wait_until
 from tests.live import LiveServer
-from web.app import CALL_NAMESPACE
+from web.app.factory import CALL_NAMESPACE
 
 pytestmark = pytest.mark.browser
 

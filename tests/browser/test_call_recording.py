@@ -21,7 +21,7 @@ from tests.browser.calls import (
     wait_until,
 )
 from tests.live import LiveServer
-from web.keys import SESSIONS
+from web.app.keys import SESSIONS
 
 pytestmark = pytest.mark.browser
 

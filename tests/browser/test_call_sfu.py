@@ -27,7 +27,7 @@ from tests.browser.calls import (
     wait_until,
 )
 from tests.live import LiveServer
-from web.app import CALL_NAMESPACE
+from web.app.factory import CALL_NAMESPACE
 
 pytestmark = pytest.mark.browser
 

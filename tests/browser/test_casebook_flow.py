@@ -31,7 +31,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 def _user_id(server: LiveServer, email: str) -> str:
     from casebook import accounts
-    from web.keys import SESSIONS
+    from web.app.keys import SESSIONS
 
     async def find() -> str:
         async with server.app[SESSIONS]() as db:

@@ -25,7 +25,7 @@ from tests.browser.calls import (
     wait_connected,
 )
 from tests.live import LiveServer
-from web.headers import CONTENT_SECURITY_POLICY
+from web.http.headers import CONTENT_SECURITY_POLICY
 
 pytestmark = pytest.mark.browser
 

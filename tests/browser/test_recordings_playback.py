@@ -13,7 +13,7 @@ from casebook import demo, recordings
 from casebook.models import AuditEvent, User
 from tests.casebook.recording_samples import SampleTrack, copy_sample
 from tests.live import LiveServer
-from web.keys import SESSIONS
+from web.app.keys import SESSIONS
 
 pytestmark = pytest.mark.browser
 

@@ -29,7 +29,7 @@ from tests.browser.calls import (
 from tests.casebook.recording_samples import copy_sample
 from tests.live import LiveServer
 from tests.web.api_helpers import NEW_CASE
-from web.keys import SESSIONS
+from web.app.keys import SESSIONS
 
 pytestmark = pytest.mark.browser
 

@@ -27,7 +27,7 @@ from casebook.recordings import RecordingError, RecordingNotFound
 from media.recording.manifest import write_manifest
 from tests.casebook.recording_samples import copy_sample
 from tests.casebook.service_helpers import audit_trail, callers
-from web.recording_files import RecorderFiles
+from web.calls.recording_files import RecorderFiles
 
 LECTURE_ROOM = "sesion-academica"
 

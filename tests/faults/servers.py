@@ -166,7 +166,7 @@ class _JuntaProcess:
     def start(self, *args: str) -> Self:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "web.cli", *self.command, *args], cwd=REPO, env=self.env,
+            [sys.executable, "-m", "web.app.cli", *self.command, *args], cwd=REPO, env=self.env,
             stdout=log, stderr=subprocess.STDOUT,
         )
         wait_until(self._ready, self.start_timeout, f"{self.name} serving (log: {self.log_path})")

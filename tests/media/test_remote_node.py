@@ -23,7 +23,7 @@ from media.room import SubscriptionOffer
 from media.settings import MediaSettings, MediaSettingsError
 from tests.media.bots import PublisherBot, SubscriberBot
 from tests.media.peers import wait_until
-from web import cli
+from web.app import cli
 
 pytestmark = pytest.mark.timeout(30)
 

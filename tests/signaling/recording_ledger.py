@@ -1,6 +1,7 @@
 """`LedgerRecorder`: signaling's `RecordingPort` on a real media node's recorder, with the
 record of recordings kept in lists instead of the casebook (signaling must not need a database).
-`web.recording_bridge.RecordingBridge` is the product's implementation; tests/web covers it."""
+`web.calls.recording_bridge.RecordingBridge` is the product's implementation; tests/web covers
+it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from media.recording import RecordingManifest
 from signaling.media_port import MediaRefused
 from signaling.recording import ConsentAnswer, RecordingRefused
-from web.media_bridge import MediaBridge
+from web.calls.media_bridge import MediaBridge
 
 NOTICE_VERSION = "test-1"
 LOCALES = frozenset({"es-MX", "en"})

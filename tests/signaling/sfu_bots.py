@@ -27,7 +27,7 @@ from signaling.server import build_socket_server
 from tests.media.bots import ToneTrack
 from tests.media.peers import wait_until
 from tests.services import free_port
-from web.media_bridge import MediaBridge
+from web.calls.media_bridge import MediaBridge
 
 from .conftest import SECRET, CallServer, Participant
 

@@ -13,7 +13,7 @@ from media.remote import RemoteMediaNode
 from signaling.lecture import COUNTS_INTERVAL
 from signaling.server import build_socket_server
 from tests.services import free_port
-from web.media_bridge import MediaBridge
+from web.calls.media_bridge import MediaBridge
 
 from .conftest import SECRET, CallServer, Participant
 from .sfu_bots import SfuBot, SfuCallServer, sfu_server

@@ -19,10 +19,10 @@ from signaling.roomstate_redis import RedisRoomState
 from tests.faults.servers import MEDIA_SECRET, JuntaMediaNode, RedisServer, eventually
 from tests.live import test_settings
 from tests.services import free_port
-from web.app import create_app
-from web.keys import CALL_NAMESPACE
-from web.media_fleet import MediaFleet, NodeRegistry
-from web.settings import Settings, SettingsError
+from web.app.factory import create_app
+from web.app.keys import CALL_NAMESPACE
+from web.app.settings import Settings, SettingsError
+from web.calls.media_fleet import MediaFleet, NodeRegistry
 
 from .conftest import SECRET
 from .sfu_bots import SfuCallServer

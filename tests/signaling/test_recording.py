@@ -12,7 +12,7 @@ import pytest
 
 from signaling.server import build_socket_server
 from tests.media.peers import wait_until
-from web.media_bridge import MediaBridge
+from web.calls.media_bridge import MediaBridge
 
 from .conftest import CallServer, Participant
 from .recording_ledger import NOTICE_VERSION, LedgerRecorder

@@ -33,11 +33,11 @@ from tests.media.bots import PublisherBot
 from tests.media.peers import wait_until
 from tests.media.test_remote_node import ROOM, RemoteRoom
 from tests.services import free_port, port_open
-from web.app import create_app
-from web.keys import CALL_NAMESPACE
-from web.media_bridge import MediaBridge
-from web.media_events import Backoff
-from web.settings import Settings, SettingsError
+from web.app.factory import create_app
+from web.app.keys import CALL_NAMESPACE
+from web.app.settings import Settings, SettingsError
+from web.calls.media_bridge import MediaBridge
+from web.calls.media_events import Backoff
 
 from .conftest import SECRET
 from .sfu_bots import SfuBot, SfuCallServer
@@ -65,7 +65,7 @@ class JuntaMedia:
     async def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "web.cli", "media", "--port", str(self.port),
+                sys.executable, "-m", "web.app.cli", "media", "--port", str(self.port),
                 cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         for _ in range(300):

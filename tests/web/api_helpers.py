@@ -12,7 +12,7 @@ from sqlalchemy import select
 from casebook import demo
 from casebook.case_models import Case
 from casebook.models import User
-from web.keys import SESSIONS
+from web.app.keys import SESSIONS
 
 Login = Callable[..., Awaitable[str]]
 

@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from casebook.models import AuditEvent
-from web.keys import SESSIONS
+from web.app.keys import SESSIONS
 
 
 async def audit_actions(client: TestClient[Any, Any], action: str) -> list[AuditEvent]:

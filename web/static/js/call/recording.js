@@ -8,7 +8,7 @@ import { currentLanguage, t } from "./i18n.js";
 import { toast } from "./ui.js";
 
 // The notice, a msgid of the client catalog. The server stores its translation as the text the
-// participant was shown (web/recording_bridge.py NOTICE): the two must stay identical.
+// participant was shown (web/calls/recording_bridge.py NOTICE): the two must stay identical.
 export const NOTICE =
   "This session is being recorded for the network's training library. Only the participants " +
   "who agree are recorded: if you do not agree, your camera, microphone and screen are left " +

@@ -1,0 +1,1 @@
+"""Assembling a Junta process: settings, the command line, the app factory, logging."""

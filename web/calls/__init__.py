@@ -1,0 +1,1 @@
+"""Bridges between the web app and calls: the media node, recordings, room access, guest links."""

@@ -1,0 +1,347 @@
+"""Guest invite links: a moderator invites an expert outside the network to one call room.
+
+The link carries a signed, expiring claim `{room, link id, exp}`. The guest opens it without an
+account, types a name, and gets a guest pass: a signed cookie `{link, room, guest id, name, exp}`
+for that link only. With it the call page fetches short join tokens
+(`signaling.guests.issue_guest_grant`): bound to the room, through the waiting room, never past
+the link's expiry. Tokens are HMAC-SHA256 with the app's secret, each kind with its own label so
+no token of one kind (a join token, a pass) can pass for another.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from casebook import accounts, audit
+from casebook.models import Role, Room
+from signaling.grants import sign_grant
+from signaling.guests import GUEST_ROLE, guest_user_id, issue_guest_grant
+from signaling.ice import ice_servers
+from signaling.protocol import PROTOCOL_VERSION
+from web.api.rooms import ice_config, room_kind
+from web.app.keys import CALL_NAMESPACE, I18N, SESSIONS, SETTINGS
+from web.http.auth import client_address, require_user
+from web.http.errors import NotFound, WebError
+from web.http.routes import ALL_ROLES, ApiRoute, json_reply, parse_body, register
+from web.render.context import render, request_locale
+
+DEFAULT_MINUTES = 24 * 60
+MAX_MINUTES = 7 * 24 * 60
+NAME_MAX = 80
+PASS_COOKIE = "junta_guest"
+GuestLinkErrorCode = Literal["link_invalid", "link_expired"]
+
+
+class GuestLinkError(Exception):
+    """A link or pass that is forged, malformed or past its expiry."""
+
+    def __init__(self, code: GuestLinkErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code: GuestLinkErrorCode = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class GuestLink:
+    room: str
+    link_id: str
+    exp: int
+
+
+@dataclass(frozen=True)
+class GuestPass:
+    link_id: str
+    room: str
+    guest_id: str
+    name: str
+    exp: int
+
+
+# ----------------------------------------------------------------------------- tokens (pure)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(secret: bytes, label: str, body: str) -> bytes:
+    return hmac.new(secret, f"{label}.{body}".encode("ascii"), hashlib.sha256).digest()
+
+
+def _sign(label: str, claims: dict[str, Any], secret: bytes) -> str:
+    body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
+    return f"{body}.{_b64(_mac(secret, label, body))}"
+
+
+def _verify(label: str, token: str, secret: bytes, now: float) -> dict[str, Any]:
+    body, _, signature = token.partition(".")
+    try:
+        given = _unb64(signature)
+        if not body.isascii() or not hmac.compare_digest(given, _mac(secret, label, body)):
+            raise GuestLinkError("link_invalid", "the signature does not match")
+        claims = json.loads(_unb64(body))
+    except (binascii.Error, ValueError, UnicodeError):
+        raise GuestLinkError("link_invalid", "the link is malformed") from None
+    if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int):
+        raise GuestLinkError("link_invalid", "the link is malformed")
+    if now >= claims["exp"]:
+        raise GuestLinkError("link_expired", "the link has expired")
+    return claims
+
+
+def sign_link(link: GuestLink, secret: bytes) -> str:
+    """The token in an invite link's URL."""
+    return _sign("guest-link", {"room": link.room, "id": link.link_id, "exp": link.exp}, secret)
+
+
+def verify_link(token: str, secret: bytes, now: float) -> GuestLink:
+    """The link a token carries; GuestLinkError if forged, malformed or expired."""
+    claims = _verify("guest-link", token, secret, now)
+    room, link_id = claims.get("room"), claims.get("id")
+    if not isinstance(room, str) or not isinstance(link_id, str):
+        raise GuestLinkError("link_invalid", "the link is malformed")
+    return GuestLink(room, link_id, claims["exp"])
+
+
+def sign_pass(guest: GuestPass, secret: bytes) -> str:
+    """The guest pass cookie's value."""
+    claims = {"link": guest.link_id, "room": guest.room, "guest": guest.guest_id,
+              "name": guest.name, "exp": guest.exp}
+    return _sign("guest-pass", claims, secret)
+
+
+def verify_pass(token: str, link: GuestLink, secret: bytes, now: float) -> GuestPass:
+    """The guest pass for this link; GuestLinkError if forged, expired or for another link."""
+    claims = _verify("guest-pass", token, secret, now)
+    guest = GuestPass(str(claims.get("link")), str(claims.get("room")),
+                      str(claims.get("guest")), str(claims.get("name")), claims["exp"])
+    if guest.link_id != link.link_id or guest.room != link.room:
+        raise GuestLinkError("link_invalid", "the pass belongs to another link")
+    return guest
+
+
+def clean_name(raw: str) -> str:
+    """The guest's display name: trimmed, printable, 1..80 characters; ValueError otherwise."""
+    name = " ".join(raw.split())
+    if not name or len(name) > NAME_MAX or not name.isprintable():
+        raise ValueError("name must be 1 to 80 printable characters")
+    return name
+
+
+# ----------------------------------------------------------------------------- the API route
+
+
+class GuestLinkIn(BaseModel):
+    expires_in_minutes: int = Field(default=DEFAULT_MINUTES, ge=5, le=MAX_MINUTES)
+
+
+class GuestLinkOut(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+async def create_guest_link(request: web.Request) -> web.StreamResponse:
+    """A signed invite link for a guest lecturer (room moderators and coordinators)."""
+    user = require_user(request)
+    body = await parse_body(request, GuestLinkIn)
+    room_id = request.match_info["room_id"]
+    settings = request.app[SETTINGS]
+    async with request.app[SESSIONS]() as db:
+        room = await db.get(Room, room_id)
+        invite = await accounts.find_invite(db, room_id, user.id)
+        coordinator = Role(user.role) == Role.COORDINATOR
+        if room is None or (invite is None and not coordinator):
+            raise NotFound("no such room")
+        if not coordinator and not (invite and invite.moderator):
+            raise WebError(403, "not_moderator", "only the room's moderators invite guests")
+        exp = int(time.time()) + body.expires_in_minutes * 60
+        link = GuestLink(room.id, secrets.token_hex(8), exp)
+        await audit.record(
+            db, "room.guest_link", actor_user_id=user.id, target_type="room",
+            target_id=room.id, ip=client_address(request),
+            detail={"link": link.link_id, "expires_at": exp},
+        )
+        await db.commit()
+    path = f"/guest/{sign_link(link, settings.secret_key)}"
+    base = (settings.public_url or f"{request.scheme}://{request.host}").rstrip("/")
+    return json_reply(GuestLinkOut(url=base + path, expires_at=datetime.fromtimestamp(exp, UTC)),
+                      status=201)
+
+
+# ----------------------------------------------------------------------------- guest pages
+
+
+def _link_or_error(request: web.Request) -> GuestLink | GuestLinkError:
+    try:
+        return verify_link(request.match_info["token"], request.app[SETTINGS].secret_key,
+                           time.time())
+    except GuestLinkError as exc:
+        return exc
+
+
+async def _guest_room(request: web.Request, link: GuestLink) -> Room:
+    async with request.app[SESSIONS]() as db:
+        room = await db.get(Room, link.room)
+    if room is None:  # deleted since the link was made
+        raise NotFound("no such room")
+    return room
+
+
+async def _refusal(request: web.Request, error: GuestLinkError) -> web.Response:
+    status = 410 if error.code == "link_expired" else 404
+    return await render(request, "guest.html", {"error": error.code}, status=status)
+
+
+async def guest_form(request: web.Request) -> web.StreamResponse:
+    """The guest's first page: the room's title and a name field."""
+    link = _link_or_error(request)
+    if isinstance(link, GuestLinkError):
+        return await _refusal(request, link)
+    room = await _guest_room(request, link)
+    return await render(request, "guest.html", {"room_title": room.title, "name": ""})
+
+
+async def guest_enter(request: web.Request) -> web.StreamResponse:
+    """The name form: a guest pass for this link, then the call page."""
+    link = _link_or_error(request)
+    if isinstance(link, GuestLinkError):
+        return await _refusal(request, link)
+    room = await _guest_room(request, link)
+    form = await request.post()
+    raw = form.get("name")
+    try:
+        name = clean_name(raw if isinstance(raw, str) else "")
+    except ValueError:
+        context = {"room_title": room.title, "name": raw if isinstance(raw, str) else "",
+                   "invalid_name": True}
+        return await render(request, "guest.html", context, status=400)
+    settings = request.app[SETTINGS]
+    guest = GuestPass(link.link_id, link.room, secrets.token_hex(12), name, link.exp)
+    async with request.app[SESSIONS]() as db:
+        await audit.record(
+            db, "room.guest_enter", target_type="room", target_id=link.room,
+            ip=client_address(request), detail={"link": link.link_id, "guest": guest.guest_id},
+        )
+        await db.commit()
+    response = web.HTTPSeeOther(f"/guest/{request.match_info['token']}/room")
+    response.set_cookie(
+        PASS_COOKIE, sign_pass(guest, settings.secret_key), path="/",
+        max_age=max(1, link.exp - int(time.time())), httponly=True, samesite="Strict",
+        secure=settings.cookie_secure,
+    )
+    raise response
+
+
+def _guest_pass(request: web.Request, link: GuestLink) -> GuestPass | None:
+    raw = request.cookies.get(PASS_COOKIE)
+    if raw is None:
+        return None
+    try:
+        return verify_pass(raw, link, request.app[SETTINGS].secret_key, time.time())
+    except GuestLinkError:
+        return None
+
+
+async def guest_room(request: web.Request) -> web.StreamResponse:
+    """The call page for a guest holding a pass for this link (else back to the name form)."""
+    link = _link_or_error(request)
+    if isinstance(link, GuestLinkError):
+        return await _refusal(request, link)
+    guest = _guest_pass(request, link)
+    if guest is None:
+        raise web.HTTPSeeOther(f"/guest/{request.match_info['token']}")
+    room = await _guest_room(request, link)
+    context = {
+        "room": {"id": room.id, "title": room.title, "kind": room.kind,
+                 "requires_admission": True},
+        "user": {"id": guest_user_id(guest.guest_id), "name": guest.name, "role": GUEST_ROLE,
+                 "center": ""},
+        "is_moderator": False,
+        "client_i18n": request.app[I18N].client[request_locale(request)],
+        "protocol_version": PROTOCOL_VERSION,
+        "reconnect_grace": request.app[SETTINGS].reconnect_grace,
+        "join_url": f"/api/guest/{request.match_info['token']}/join",
+        # Guests are told of a recording before they enter, like everyone else.
+        "recording": await request.app[CALL_NAMESPACE].recording.status(room.id),
+    }
+    return await render(request, "room.html", context)
+
+
+async def guest_join(request: web.Request) -> web.Response:
+    """A join token for a guest holding a pass: the room of the link, until it expires."""
+    settings = request.app[SETTINGS]
+    now = time.time()
+    try:
+        link = verify_link(request.match_info["token"], settings.secret_key, now)
+    except GuestLinkError as exc:
+        raise WebError(410 if exc.code == "link_expired" else 404, exc.code, exc.message) from None
+    guest = _guest_pass(request, link)
+    if guest is None:
+        raise WebError(403, "no_guest_pass", "open the invite link and enter your name first")
+    room = await _guest_room(request, link)
+    grant = issue_guest_grant(
+        guest_id=guest.guest_id, name=guest.name, room=room.id,
+        room_kind=room_kind(room.kind), now=now, link_expires=link.exp,
+    )
+    return web.json_response(
+        {
+            "token": sign_grant(grant, settings.secret_key),
+            "ice_servers": ice_servers(ice_config(settings), grant.user_id, now),
+            "protocol": PROTOCOL_VERSION,
+            "peer": {"user_id": grant.user_id, "name": grant.name},
+            "recording": await request.app[CALL_NAMESPACE].recording.status(room.id),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def routes() -> list[ApiRoute]:
+    """The guest-link API: creating links (guests' own routes are public, below)."""
+    return [
+        ApiRoute(
+            "POST", "/api/rooms/{room_id}/guest-links", create_guest_link,
+            name="api-guest-link-create",
+            summary="Invite a guest lecturer",
+            description=(
+                "A signed link, valid `expires_in_minutes` (default a day, at most a week), "
+                "with which someone without an account joins this room's waiting room under "
+                "a name they type. Room moderators and coordinators only; audited."
+            ),
+            roles=ALL_ROLES - {Role.ADMIN}, body=GuestLinkIn, response=GuestLinkOut,
+            status=201, tag="calls",
+        ),
+        ApiRoute(
+            "POST", "/api/guest/{token}/join", guest_join, name="api-guest-join",
+            summary="Join as a guest",
+            description=(
+                "A join token for the holder of a guest pass (the cookie the invite link's "
+                "name form sets): bound to the link's room, through the waiting room, never "
+                "past the link's expiry. 410 `link_expired`, 404 `link_invalid`."
+            ),
+            roles=None, tag="calls",
+        ),
+    ]
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the guest-link API and the guests' pages."""
+    register(app, routes())
+    app.router.add_get("/guest/{token}", guest_form, name="guest")
+    app.router.add_post("/guest/{token}", guest_enter)
+    app.router.add_get("/guest/{token}/room", guest_room, name="guest-room")

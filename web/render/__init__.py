@@ -1,0 +1,1 @@
+"""Rendering: templates, translations, the casebook's labels, charts."""
