@@ -14,7 +14,7 @@ UV_VERSION := 0.13.10
 LOCK_FLAGS := --generate-hashes --universal --python-version 3.11 --quiet \
               --custom-compile-command "make lock"
 
-.PHONY: setup setup-run run test lint unit bench lock clean
+.PHONY: setup setup-run run test test-stress lint unit bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ lint: setup
 ## The whole suite: lint, type check, unit, integration (PostgreSQL, Redis) and browser (Chromium) tests.
 test: lint
 	$(BIN)/pytest
+
+## The same tests while busy loops keep every core busy (.ci/busy stops them however pytest ends).
+test-stress: setup
+	.ci/busy $(BIN)/pytest
 
 ## Benchmarks measure; they are not part of the suite.
 bench: setup

@@ -3,15 +3,14 @@ raised hands, promotion to speak and demotion, and the paged audience. Nothing i
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 from media.remote import RemoteMediaNode
-from signaling.lecture import COUNTS_INTERVAL
 from signaling.server import build_socket_server
+from tests.media.peers import wait_until
 from tests.services import free_port
 from web.calls.media_bridge import MediaBridge
 
@@ -88,10 +87,10 @@ async def test_raise_hand_promote_publish_and_demote(sfu_server: SfuCallServer) 
     assert await presenter.page.next("peer-left") == {"peer_id": viewer.peer_id,
                                                       "reason": "demoted"}
     # Its tracks ended: the presenter is offered a subscription without them.
-    for _ in range(40):
-        if len(presenter.offers) > offers_before:
-            break
-        await asyncio.sleep(0.1)
+    await wait_until(
+        lambda: len(presenter.offers) > offers_before and presenter.offers[-1]["tracks"] == {},
+        within=10,
+    )
     assert presenter.offers[-1]["tracks"] == {}
     refused = await viewer.publish()  # the server closed its old connection
     assert refused["ok"] is False and refused["error"]["code"] == "forbidden"
@@ -110,7 +109,16 @@ async def test_the_audience_is_paged_hands_first_and_never_broadcast(
         await joined(viewer)
     for viewer in (viewers[3], viewers[1]):
         assert (await viewer.page.call("state", {"hand": True}))["ok"]
-    await asyncio.sleep(COUNTS_INTERVAL * 3)
+    # Counts go out periodically (lecture.COUNTS_INTERVAL): wait until a viewer hears the last one
+    # (a state change broadcast by mistake would have been sent before it).
+    counts: list[Any] = []
+
+    def heard_both_hands() -> bool:
+        while not viewers[0].page.received["audience"].empty():
+            counts.append(viewers[0].page.received["audience"].get_nowait())
+        return bool(counts) and counts[-1] == {"viewers": 5, "hands": 2}
+
+    await wait_until(heard_both_hands, within=10)
 
     first = await presenter.page.call("lecture", {"action": "viewers", "page": 0, "size": 3})
     second = await presenter.page.call("lecture", {"action": "viewers", "page": 1, "size": 3})
@@ -124,9 +132,6 @@ async def test_the_audience_is_paged_hands_first_and_never_broadcast(
         assert viewer.page.received["peer-joined"].empty()
         assert viewer.page.received["peer-state"].empty()
     assert presenter.page.received["peer-state"].empty()
-    counts = []
-    while not viewers[0].page.received["audience"].empty():
-        counts.append(viewers[0].page.received["audience"].get_nowait())
     assert counts[-1] == {"viewers": 5, "hands": 2}
     # A late viewer learns the counts in its join ack.
     late = await sfu_server.bot("late", **VIEWER)

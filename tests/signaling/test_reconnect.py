@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.media.peers import wait_until
+
 from .conftest import GRACE, CallServer, Participant, assert_relays
 
 
@@ -55,7 +57,7 @@ async def test_dropped_peer_rejoins_as_itself(call_server: CallServer) -> None:
     alice, bob = await joined_pair(call_server)
     assert await call_server.namespace.drop_peer(bob.peer_id) is True
     assert (await alice.next("peer-state"))["connected"] is False
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: not bob.client.connected, within=5)
     assert not bob.client.connected
     await bob.reconnect()
     assert (await bob.join())["status"] == "joined"
@@ -74,7 +76,7 @@ async def test_new_socket_takes_over_a_peer_whose_old_socket_seems_alive(
     bob.client = bob._new_client()  # the page reconnected before the server saw the loss
     await bob.connect()
     assert (await bob.join())["status"] == "joined"
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: not old.connected, within=5)
     assert not old.connected
     await alice.nothing("peer-left", wait=0.0)
     await alice.nothing("peer-joined", wait=0.0)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
+
+from tests.media.peers import wait_until
 
 from .conftest import CANDIDATE, CallServer, Participant, assert_relays
 
@@ -117,7 +118,7 @@ async def test_refused_peer_is_told_and_cannot_come_back_with_that_token(
     assert await guest.next("moderated") == {"action": "refuse", "target": guest.peer_id,
                                              "by": alice.peer_id}
     assert await alice.next("waiting") == {"peers": []}
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: not guest.client.connected, within=5)
     assert not guest.client.connected
     await bob.nothing("peer-joined", wait=0.0)
     await guest.reconnect()
@@ -133,7 +134,7 @@ async def test_removed_peer_leaves_the_call_for_everyone(call_server: CallServer
     assert (await bob.next("moderated"))["action"] == "remove"
     for p in (alice, carol):
         assert await p.next("peer-left") == {"peer_id": bob.peer_id, "reason": "removed"}
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: not bob.client.connected, within=5)
     assert not bob.client.connected
     await bob.reconnect()
     assert (await bob.join(token=bob.last_token))["error"]["code"] == "forbidden"  # revoked
