@@ -1,7 +1,7 @@
 """SRTP protection of a frame's packets without pylibsrtp's per-packet Python wrapper.
 
 `pylibsrtp.Session.protect` allocates a length cell, type-checks and copies through a cffi
-buffer object on every call: about 40 % of a packet's protection time, on the hottest path of
+buffer object on every call: a large share of a packet's protection time, on the hottest path of
 forwarding (every packet, every subscriber). `SrtpProtector` calls the same libsrtp function on
 the same session (`Session._srtp`, pinned to pylibsrtp 1.0.0 like `media.aiortc_tap` is to
 aiortc) with one buffer and one length cell it keeps.
