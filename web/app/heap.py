@@ -9,9 +9,9 @@ from aiohttp import web
 # Allocations (net of frees) between young-generation collections; CPython's default is 700.
 # Each young collection promotes whatever is alive at that instant (messages in flight, their
 # tasks and futures), and promoted objects pile up until a full collection walks the whole
-# heap: with 1,000 peers connected that took 100-160 ms, once every few seconds under load,
-# and set the p99 of signalling. Twenty times fewer young collections promote twenty times
-# fewer objects; one young collection of 20,000 objects costs about a millisecond.
+# heap: with many peers connected that stalls the loop, every few seconds under load, and
+# sets the tail latency of signalling. Fewer young collections promote proportionally fewer
+# objects, and a young collection of this size is still short.
 YOUNG_THRESHOLD = 20_000
 
 

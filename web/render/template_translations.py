@@ -2,13 +2,13 @@
 language's text into the compiled template in place of `_("…")` calls with a literal message.
 
 Jinja's newstyle gettext runs on every call (a context call, the catalog lookup, `Markup`, a
-`%` format): 18 µs each, measured here, and a casebook page makes 30 to 60 of them, the same
-every time. The catalogs are fixed once the app is built (`web.render.i18n`), and each locale has an
-environment (and so a template cache) of its own, so the text can be fixed when the template is
-compiled. The result is the same as the runtime call's: the translation is marked safe where
-autoescaping is on, and it is always a `%` format (with the call's keyword arguments, escaped,
-or with none). A call the compiler cannot settle (a message held in a variable, positional
-extras, a format that would fail) stays a runtime call, with the runtime's behaviour.
+`%` format), and a casebook page makes dozens of them, the same every time. The catalogs are
+fixed once the app is built (`web.render.i18n`), and each locale has an environment (and so a
+template cache) of its own, so the text can be fixed when the template is compiled. The result
+is the same as the runtime call's: the translation is marked safe where autoescaping is on, and
+it is always a `%` format (with the call's keyword arguments, escaped, or with none). A call
+the compiler cannot settle (a message held in a variable, positional extras, a format that
+would fail) stays a runtime call, with the runtime's behaviour.
 """
 
 from __future__ import annotations
