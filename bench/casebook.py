@@ -22,9 +22,9 @@ them alike:
     coordinator sees every case past draft (`access.sees_every_case_in`, backed by the cases
     table's check constraint `submitted_by_status`).
 The client runs in this process, so its own work counts in the app's figures; a browser's does
-not count against a server. aiohttp's client costs about 0.3 ms of CPU a request (building the
-request, its cookie jar, parsing the reply into objects), a tenth of a listing's time; `Http`
-costs a few microseconds, as asyncpg's client does for the plain queries. The reply is still
+not count against a server. aiohttp's client spends a noticeable share of a listing's time on
+each request (building the request, its cookie jar, parsing the reply into objects); `Http`
+costs next to nothing, as asyncpg's client does for the plain queries. The reply is still
 read in full and its status checked.
 The ratio is app p95 / plain p95. Target: both p95 under 50 ms and at most 3× plain.
 Last line: `result: queue_p95_ms=<a> api_p95_ms=<b> ratio=<max> target=50ms,3x met|missed`.

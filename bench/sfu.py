@@ -13,9 +13,9 @@ the white box found and moving). Only the media process's CPU is counted: utime 
 (a) sfu: `media.api` serving a `LocalMediaNode`, exactly what `junta media` serves.
 (b) relay: a media process on the same API whose publisher track is decoded once and re-encoded
     per subscriber (aiortc `MediaRelay`, unbuffered so a starved encoder skips rather than
-    queues; its VP8 encoders pinned at 1.5 Mbps too). Up to N = 20 (≈ 1.6 cores of encoders,
-    still ≥ 29 fps here); at N = 40 its encoders alone would need more than the two cores this
-    machine shares with the bots.
+    queues; its VP8 encoders pinned at 1.5 Mbps too). Up to N = 20, the largest N whose
+    encoders this machine still carries at full frame rate; at N = 40 its encoders alone would
+    need more than the two cores this machine shares with the bots.
 (c) Janus VideoRoom: not measured. Janus (Debian's 1.1.2 here) never gathers an ICE candidate on
     the loopback interface, and every target of this benchmark is a loopback address; the line
     says so when `janus` is installed, and that it is not installed otherwise.
