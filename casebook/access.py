@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from casebook.models import Role
-from casebook.workflow import CLINICAL_ROLES, Actor, CaseAction, CaseStatus, allowed_actions
+from casebook.models import CaseStatus, Role
+from casebook.workflow import CLINICAL_ROLES, Actor, CaseAction, allowed_actions
 
 # The treating team at the referring center (lecturers and trainees there are not, by role).
 REFERRING_CENTER_ROLES: frozenset[Role] = frozenset(

@@ -23,12 +23,12 @@ from casebook.models import (
     Role,
     Room,
     RoomInvite,
+    TwoFactor,
     User,
     UserSession,
     normalize_email,
 )
 from casebook.passwords import Passwords
-from casebook.security_models import TwoFactor
 
 # Longer "passwords" are refused before hashing: nobody types them, and they cost CPU.
 MAX_PASSWORD_LENGTH = 1024

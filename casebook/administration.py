@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebook import account_sessions, accounts
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
-from casebook.models import Center, CenterKind, Role, User
-from casebook.security_models import PendingSignIn
+from casebook.models import Center, CenterKind, PendingSignIn, Role, User
 
 
 async def save_center(

@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import audit
 from casebook.access import REFERRING_CENTER_ROLES
-from casebook.case_models import Attachment
 from casebook.cases import Caller, CaseView, refuse_identifiers
 from casebook.errors import CasebookError
 from casebook.identifiers import find_identifiers
+from casebook.models import Attachment, CaseStatus
 from casebook.storage import FileStore
-from casebook.workflow import CLINICAL_ROLES, TERMINAL_STATUSES, CaseStatus, WorkflowError
+from casebook.workflow import CLINICAL_ROLES, TERMINAL_STATUSES, WorkflowError
 
 MAX_FILENAME = 255
 # Once discussed, the case file is what the board saw; later files would rewrite history.

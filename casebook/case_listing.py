@@ -16,9 +16,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Select, bindparam, func, select
 
-from casebook.case_models import Case
 from casebook.db import Db, core_connection
-from casebook.models import Center
+from casebook.models import Case, Center
 
 
 class CaseSummary(NamedTuple):

@@ -47,26 +47,27 @@ from casebook.access import (
 )
 from casebook.case_code import format_case_code
 from casebook.case_listing import CaseSummary, Listing, listing, summary_page, written_in
-from casebook.case_models import (
-    AgendaItem,
-    Case,
-    CaseCounter,
-    InformationRequest,
-    ReviewSession,
-    SessionInvitee,
-)
 from casebook.clock import utcnow
 from casebook.db import Db
 from casebook.errors import CasebookError
 from casebook.identifiers import CASE_TEXT_FIELDS, Finding, IdentifiersFound, find_identifiers
-from casebook.models import Role, User
+from casebook.models import (
+    AgendaItem,
+    Case,
+    CaseCounter,
+    CaseStatus,
+    InformationRequest,
+    ReviewSession,
+    Role,
+    SessionInvitee,
+    User,
+)
 from casebook.notifications import Notice, Notifier, recipients
 from casebook.triage import Urgency
 from casebook.workflow import (
     CLINICAL_ROLES,
     Audience,
     CaseAction,
-    CaseStatus,
     WorkflowError,
     allowed_actions,
     notifications_for,

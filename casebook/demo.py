@@ -16,12 +16,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import two_factor
 from casebook.case_code import format_case_code
-from casebook.case_models import AgendaItem, Case, ReviewSession, SessionInvitee, Sex
 from casebook.clock import utcnow
-from casebook.models import Center, CenterKind, Role, Room, RoomInvite, RoomKind, User
+from casebook.models import (
+    AgendaItem,
+    Case,
+    CaseStatus,
+    Center,
+    CenterKind,
+    ReviewSession,
+    Role,
+    Room,
+    RoomInvite,
+    RoomKind,
+    SessionInvitee,
+    Sex,
+    User,
+)
 from casebook.passwords import Passwords
 from casebook.triage import Urgency
-from casebook.workflow import CaseStatus
 
 log = logging.getLogger("junta.demo")
 

@@ -46,7 +46,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
 from casebook.access import DISCUSSED_STATUSES
-from casebook.case_models import Sex
+from casebook.models import CaseStatus, Sex
 from casebook.summaries import (
     CaseSummary,
     Center,
@@ -56,7 +56,6 @@ from casebook.summaries import (
     list_items,
 )
 from casebook.triage import Urgency, require_utc
-from casebook.workflow import CaseStatus
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from casebook.case_models import AttachmentKind
+from casebook.models import AttachmentKind
 
 HEAD_BYTES = 160
 TAIL_BYTES = 1024

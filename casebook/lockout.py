@@ -15,8 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook.clock import utcnow
-from casebook.models import normalize_email
-from casebook.security_models import AccountLockout
+from casebook.models import AccountLockout, normalize_email
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,10 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 
 from casebook.ics import Method, session_invitation
+from casebook.models import CaseStatus
 from casebook.summaries import CaseSummary, Clinician, SessionSummary
 from casebook.triage import require_utc
-from casebook.workflow import Audience, CaseAction, CaseStatus, notifications_for
+from casebook.workflow import Audience, CaseAction, notifications_for
 
 Gettext = Callable[[str], str]
 GettextFor = Callable[[str], Gettext]  # locale ("es_MX", "en") → its gettext

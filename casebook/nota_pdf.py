@@ -21,8 +21,7 @@ from babel.units import format_unit
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from casebook.case_models import Sex
-from casebook.models import RoomKind
+from casebook.models import RoomKind, Sex
 from casebook.summaries import (
     CaseSummary,
     Clinician,

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebook.case_models import Notification
+from casebook.models import Notification
 
 
 @dataclass(frozen=True)

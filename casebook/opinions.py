@@ -11,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import audit, cases
 from casebook.access import OPINION_ROLES, AgendaSession, can_add_opinion
-from casebook.case_models import Opinion, Recommendation, RecommendationSignatory
 from casebook.cases import Caller, CaseView
 from casebook.errors import CasebookError
-from casebook.models import Role, User
+from casebook.models import Opinion, Recommendation, RecommendationSignatory, Role, User
 from casebook.notifications import Notifier
 from casebook.workflow import CaseAction, WorkflowError
 

@@ -32,7 +32,6 @@ from typing import Any, cast, get_args
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from casebook.case_models import Case, Notification, ReviewSession
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
 from casebook.invitations import DEFAULT_LIFETIME as DEFAULT_INVITE_LIFETIME
@@ -47,7 +46,7 @@ from casebook.messages import (
     case_message,
     session_message,
 )
-from casebook.models import User
+from casebook.models import Case, Notification, ReviewSession, User
 from casebook.nota_pdf import Nota, render_nota
 from casebook.review_sessions import invitee_ids
 from casebook.snapshots import case_documents, clinician, session_summary

@@ -15,9 +15,18 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebook.case_models import Notification
-from casebook.models import AuditEvent, Base, Room, RoomInvite, User, UserSession
-from casebook.security_models import AccountLockout, RecoveryCode, TwoFactor
+from casebook.models import (
+    AccountLockout,
+    AuditEvent,
+    Base,
+    Notification,
+    RecoveryCode,
+    Room,
+    RoomInvite,
+    TwoFactor,
+    User,
+    UserSession,
+)
 
 Section = Callable[[AsyncSession, User], Awaitable[Any]]
 

@@ -16,12 +16,11 @@ from sqlalchemy import bindparam
 
 from casebook import audit, review_sessions
 from casebook.case_listing import CaseSummary, listing, summary_page
-from casebook.case_models import Case
 from casebook.cases import Caller
 from casebook.db import Db
-from casebook.models import Role
+from casebook.models import Case, CaseStatus, Role
 from casebook.triage import QueueEntry, QueueItem, ServiceTargets, Urgency, order_queue
-from casebook.workflow import CaseStatus, WorkflowError
+from casebook.workflow import WorkflowError
 
 R = TypeVar("R")
 

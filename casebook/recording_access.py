@@ -18,8 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from casebook.access import Person
-from casebook.models import Role
-from casebook.recording_models import RecordingStatus
+from casebook.models import RecordingStatus, Role
 
 READER_ROLES: frozenset[Role] = frozenset(Role) - {Role.ADMIN}
 PUBLISHER_ROLES: frozenset[Role] = frozenset({Role.COORDINATOR, Role.SPECIALIST, Role.LECTURER})

@@ -17,19 +17,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from casebook import recordings
-from casebook.case_models import Attendance, ReviewSession, SessionInvitee
 from casebook.cases import Caller
 from casebook.clock import as_utc, utcnow
-from casebook.models import Role, RoomInvite
-from casebook.recording_access import WATCHABLE, RecordingFacts, can_publish, can_watch
-from casebook.recording_files import RecordingFiles
-from casebook.recording_models import (
+from casebook.models import (
+    Attendance,
     Recording,
     RecordingConsent,
     RecordingKind,
     RecordingStatus,
     RecordingTrack,
+    ReviewSession,
+    Role,
+    RoomInvite,
+    SessionInvitee,
 )
+from casebook.recording_access import WATCHABLE, RecordingFacts, can_publish, can_watch
+from casebook.recording_files import RecordingFiles
 from casebook.recordings import RecordingError, RecordingNotFound
 
 PAGE_SIZE = 20

@@ -23,23 +23,27 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebook import audit
-from casebook.case_models import AgendaItem, Case, ReviewSession
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
-from casebook.models import Room, RoomKind, User
+from casebook.models import (
+    AgendaItem,
+    Case,
+    Recording,
+    RecordingConsent,
+    RecordingKind,
+    RecordingStatus,
+    RecordingTrack,
+    ReviewSession,
+    Room,
+    RoomKind,
+    User,
+)
 from casebook.recording_access import WATCHABLE
 from casebook.recording_files import (
     EmptyManifest,
     RecordedManifest,
     RecordingFiles,
     RecoveryFailed,
-)
-from casebook.recording_models import (
-    Recording,
-    RecordingConsent,
-    RecordingKind,
-    RecordingStatus,
-    RecordingTrack,
 )
 from casebook.retention import recording_cutoff
 

@@ -19,13 +19,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import audit, cases
 from casebook.access import AgendaSession
-from casebook.cancellation_models import SessionCancellation
-from casebook.case_models import AgendaItem, Attendance, Case, ReviewSession, SessionInvitee
 from casebook.cases import Caller, CaseView
 from casebook.clock import as_utc
 from casebook.errors import CasebookError
 from casebook.json_rows import json_rows
-from casebook.models import Role, Room, RoomInvite, RoomKind, User
+from casebook.models import (
+    AgendaItem,
+    Attendance,
+    Case,
+    ReviewSession,
+    Role,
+    Room,
+    RoomInvite,
+    RoomKind,
+    SessionCancellation,
+    SessionInvitee,
+    User,
+)
 from casebook.notifications import Notice, Notifier, recipients
 from casebook.workflow import CLINICAL_ROLES, CaseAction, WorkflowError
 

@@ -10,8 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import opinions
-from casebook.case_models import AgendaItem, Case, Recommendation, ReviewSession, Sex
-from casebook.models import Center, RoomKind, User
+from casebook.models import (
+    AgendaItem,
+    Case,
+    CaseStatus,
+    Center,
+    Recommendation,
+    ReviewSession,
+    RoomKind,
+    Sex,
+    User,
+)
 from casebook.summaries import (
     CaseSummary,
     Clinician,
@@ -21,7 +30,6 @@ from casebook.summaries import (
 )
 from casebook.summaries import Center as CenterSummary
 from casebook.triage import Urgency
-from casebook.workflow import CaseStatus
 
 
 @dataclass(frozen=True)

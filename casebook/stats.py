@@ -13,8 +13,7 @@ from datetime import datetime, tzinfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebook.case_models import Case, Recommendation, ReviewSession
-from casebook.models import Center, RoomKind, User
+from casebook.models import Case, Center, Recommendation, ReviewSession, RoomKind, User
 from casebook.queue import QUEUE_STATUSES
 from casebook.review_sessions import not_cancelled
 from casebook.triage import ServiceTargets, Urgency

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from casebook.case_models import AttachmentKind
 from casebook.errors import CasebookError
 from casebook.filetypes import HEAD_BYTES, TAIL_BYTES, sniff
+from casebook.models import AttachmentKind
 
 
 class FileTooLarge(CasebookError):

@@ -12,10 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from casebook.case_models import Sex
-from casebook.models import RoomKind
+from casebook.models import CaseStatus, RoomKind, Sex
 from casebook.triage import Urgency, require_utc
-from casebook.workflow import CaseStatus
 
 # Initials only: letters (Ñ and accented ones included), at most six. Anything longer is more
 # likely a name typed into the wrong field than initials, and must not leave the casebook.

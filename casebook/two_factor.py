@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebook import totp
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
-from casebook.models import Role, User
-from casebook.security_models import PendingSignIn, RecoveryCode, TwoFactor
+from casebook.models import PendingSignIn, RecoveryCode, Role, TwoFactor, User
 
 # Roles that may not sign in with a password alone (they see every center's cases or accounts).
 REQUIRED_FOR: frozenset[Role] = frozenset({Role.ADMIN, Role.COORDINATOR})

@@ -8,7 +8,8 @@
       draft … scheduled ─withdraw→ withdrawn
 
 `TRANSITIONS` is the whole graph as data (docs and tests enumerate it); `transition` applies one
-edge, `allowed_actions` lists what the UI may offer. Permission comes from the actor's role and
+edge, `allowed_actions` lists what the UI may offer. The statuses are `casebook.models.CaseStatus`,
+the values the `cases.status` column may hold. Permission comes from the actor's role and
 from *relations* the caller has already established (`Actor.is_case_referrer`, ...): this module
 never looks anything up. Decisions where the issue left room:
 
@@ -34,22 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from casebook.errors import CasebookError
-from casebook.models import Role
-
-
-class CaseStatus(enum.StrEnum):
-    """Where a case is in its life."""
-
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    INFORMATION_REQUESTED = "information_requested"
-    ACCEPTED = "accepted"
-    SCHEDULED = "scheduled"
-    DISCUSSED = "discussed"
-    RECOMMENDATION_ISSUED = "recommendation_issued"
-    CLOSED = "closed"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
+from casebook.models import CaseStatus, Role
 
 
 class CaseAction(enum.StrEnum):

@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from casebook import cases, demo, review_sessions
-from casebook.case_models import Case, ReviewSession
 from casebook.cases import Caller
-from casebook.models import User
+from casebook.models import Case, ReviewSession, User
 from tests.browser.calls import (
     BOARD,
     COORDINATOR,

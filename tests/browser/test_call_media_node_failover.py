@@ -21,7 +21,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from casebook.recording_models import Recording, RecordingTrack
+from casebook.models import Recording, RecordingTrack
 from tests.browser.calls import (
     CONSULTATION,
     COORDINATOR,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from casebook.recording_models import Recording, RecordingConsent, RecordingTrack
+from casebook.models import Recording, RecordingConsent, RecordingTrack
 from tests.browser.calls import (
     CONSULTATION,
     COORDINATOR,

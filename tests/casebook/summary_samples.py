@@ -11,8 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from casebook.case_models import Sex
-from casebook.models import RoomKind
+from casebook.models import CaseStatus, RoomKind, Sex
 from casebook.summaries import (
     CaseSummary,
     Center,
@@ -22,7 +21,6 @@ from casebook.summaries import (
     SessionSummary,
 )
 from casebook.triage import Urgency
-from casebook.workflow import CaseStatus
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SESSION_START = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)

@@ -18,8 +18,8 @@ from casebook.access import (
     can_view_case,
     sees_every_case_in,
 )
-from casebook.models import Role
-from casebook.workflow import Actor, CaseAction, CaseStatus, allowed_actions
+from casebook.models import CaseStatus, Role
+from casebook.workflow import Actor, CaseAction, allowed_actions
 
 S = CaseStatus
 HOSPITAL = 1  # the referring center

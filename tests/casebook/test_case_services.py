@@ -15,14 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebook import cases, demo, review_sessions
 from casebook.access import can_view_case
-from casebook.case_models import AgendaItem, Case, Notification
 from casebook.errors import CasebookError
-from casebook.models import AuditEvent, RoomKind
+from casebook.models import AgendaItem, AuditEvent, Case, CaseStatus, Notification, RoomKind
 from casebook.notifications import OutboxNotifier
 from casebook.queue import coordinator_queue
 from casebook.storage import FileStore, FileTooLarge, UnsupportedFileType
 from casebook.triage import QUEUE_ORDER_BY, QueueItem, Urgency, order_queue
-from casebook.workflow import CaseStatus, WorkflowError
+from casebook.workflow import WorkflowError
 from tests.casebook.service_helpers import CALLER_IP, audit_trail, callers
 from tests.web.api_helpers import DICOM, PDF
 

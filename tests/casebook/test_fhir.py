@@ -11,11 +11,10 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from casebook.access import DISCUSSED_STATUSES
-from casebook.case_models import Sex
 from casebook.fhir import case_bundle
+from casebook.models import CaseStatus, Sex
 from casebook.summaries import PatientPseudonym
 from casebook.triage import Urgency
-from casebook.workflow import CaseStatus
 from tests.casebook.summary_samples import NOW, case, recommendation, session
 
 EXPECTED_TASK_STATUS = {

@@ -8,7 +8,7 @@ from datetime import timedelta
 from casebook import lockout
 from casebook.clock import utcnow
 from casebook.db import create_engine, session_factory
-from casebook.security_models import AccountLockout
+from casebook.models import AccountLockout
 
 POLICY = lockout.LockoutPolicy(threshold=20, duration=timedelta(minutes=15))
 EMAIL = "especialista.laraza@junta.example"

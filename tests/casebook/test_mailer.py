@@ -14,7 +14,8 @@ from aiosmtpd.controller import Controller
 
 from casebook.mailer import MailDeliveryError, OutboxMailer, SmtpMailer, compose
 from casebook.messages import Message, Recipient, session_messages, transition_messages
-from casebook.workflow import Audience, CaseAction, CaseStatus
+from casebook.models import CaseStatus
+from casebook.workflow import Audience, CaseAction
 from tests.casebook.summary_samples import NOW, case, gettext_for, session
 from tests.services import free_port
 

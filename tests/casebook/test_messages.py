@@ -14,7 +14,8 @@ from casebook.messages import (
     session_messages,
     transition_messages,
 )
-from casebook.workflow import TRANSITIONS, Audience, CaseAction, CaseStatus, Transition
+from casebook.models import CaseStatus
+from casebook.workflow import TRANSITIONS, Audience, CaseAction, Transition
 from tests.casebook.summary_samples import NOW, case, gettext_es, gettext_for, session
 
 REFERRER = Recipient("Dra. María Núñez Ibáñez", "maria.nunez@hospital.example", "es_MX",

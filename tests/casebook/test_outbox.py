@@ -9,9 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from casebook import demo
-from casebook.case_models import Case, Notification
 from casebook.db import create_engine, session_factory
-from casebook.models import User
+from casebook.models import Case, Notification, User
 from casebook.outbox import LEASE, DispatchReport, Renderer, dispatch_pending, retry_delay
 from tests.casebook.mail_server import SENDER, SmtpServer
 

@@ -13,16 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebook import demo, recording_library, recordings
-from casebook.case_models import Attendance, ReviewSession
-from casebook.models import AuditEvent
-from casebook.recording_access import can_watch
-from casebook.recording_library import LibraryQuery
-from casebook.recording_models import (
+from casebook.models import (
+    Attendance,
+    AuditEvent,
     Recording,
     RecordingConsent,
     RecordingKind,
     RecordingStatus,
+    ReviewSession,
 )
+from casebook.recording_access import can_watch
+from casebook.recording_library import LibraryQuery
 from casebook.recordings import RecordingError, RecordingNotFound
 from media.recording.manifest import write_manifest
 from tests.casebook.recording_samples import copy_sample

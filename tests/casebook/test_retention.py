@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, select
 
-from casebook.case_models import Case, Opinion
 from casebook.clock import utcnow
 from casebook.db import create_engine, session_factory
-from casebook.security_models import DEFAULT_RETENTION, RETENTION_INFO_KEY, RetentionError
+from casebook.models import DEFAULT_RETENTION, RETENTION_INFO_KEY, Case, Opinion, RetentionError
 
 
 async def test_a_recent_case_cannot_be_deleted(demo_database_url: str) -> None:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from casebook.errors import CasebookError
-from casebook.models import Role
+from casebook.models import CaseStatus, Role
 from casebook.workflow import (
     CLINICAL_ROLES,
     TERMINAL_STATUSES,
@@ -18,7 +18,6 @@ from casebook.workflow import (
     Actor,
     Audience,
     CaseAction,
-    CaseStatus,
     WorkflowError,
     allowed_actions,
     find_transition,

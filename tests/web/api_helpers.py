@@ -10,8 +10,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from casebook import demo
-from casebook.case_models import Case
-from casebook.models import User
+from casebook.models import Case, User
 from web.app.keys import SESSIONS
 
 Login = Callable[..., Awaitable[str]]

@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import attachments, cases, opinions, review_sessions
 from casebook.access import can_view_case
-from casebook.case_models import Case, ReviewSession
 from casebook.cases import Caller, CaseView
+from casebook.models import Case, CaseStatus, ReviewSession
 from casebook.triage import Urgency
-from casebook.workflow import CaseAction, CaseStatus
+from casebook.workflow import CaseAction
 from web.api.cases import AttachmentOut, PatientOut, Ref, attachment_out, patient_out
 from web.app.keys import SESSIONS
 from web.calls.room_access import require_invite

@@ -15,15 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebook import attachments, cases, opinions, queue
 from casebook.case_code import parse_case_code
 from casebook.case_listing import CaseSummary
-from casebook.case_models import Attachment, AttachmentKind, Case, Sex
 from casebook.cases import Caller, CaseView
 from casebook.clock import utcnow
 from casebook.filetypes import MEDIA_TYPES
-from casebook.models import Center, Role
+from casebook.models import Attachment, AttachmentKind, Case, CaseStatus, Center, Role, Sex
 from casebook.storage import FileTooLarge
 from casebook.summaries import normalize_initials
 from casebook.triage import Urgency
-from casebook.workflow import CaseAction, CaseStatus
+from casebook.workflow import CaseAction
 from web.app.keys import FILE_STORE, NOTIFIER, SESSIONS, SETTINGS
 from web.app.service_targets import service_targets
 from web.http.auth import require_user

@@ -17,14 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import recording_library, recordings
 from casebook.cases import Caller
+from casebook.models import Recording, RecordingKind, RecordingStatus, RecordingTrack, TrackKind
 from casebook.recording_access import PUBLISHER_ROLES
-from casebook.recording_models import (
-    Recording,
-    RecordingKind,
-    RecordingStatus,
-    RecordingTrack,
-    TrackKind,
-)
 from web.app.keys import SESSIONS, SETTINGS
 from web.calls.recording_files import recorder_files
 from web.http.errors import WebError

@@ -13,10 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import audit, cases, review_sessions
 from casebook.access import can_view_case
-from casebook.case_models import ReviewSession
 from casebook.cases import Caller
-from casebook.models import RoomKind
-from casebook.workflow import CaseStatus
+from casebook.models import CaseStatus, ReviewSession, RoomKind
 from web.api.cases import case_code
 from web.app.keys import NOTIFIER, SESSIONS
 from web.http.routes import (

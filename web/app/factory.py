@@ -24,10 +24,9 @@ from casebook.invitations import invite_token
 from casebook.lockout import LockoutPolicy
 from casebook.mailer import SmtpMailer
 from casebook.messages import Gettext
-from casebook.models import User
+from casebook.models import RETENTION_INFO_KEY, User
 from casebook.outbox import Renderer, run_forever
 from casebook.passwords import PasswordPolicy, Passwords
-from casebook.security_models import RETENTION_INFO_KEY
 from signaling.scaleout import RedisScaleOut
 from signaling.server import build_socket_server
 from web.api import mount as casebook_api
@@ -105,7 +104,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app[ENGINE] = engine
     app[SESSIONS] = session_factory(engine)
     app[AUTOCOMMIT_ENGINE] = autocommit(engine)
-    # Clinical records are kept at least this long (`casebook.security_models` refuses deletes).
+    # Clinical records are kept at least this long (`casebook.models.security` refuses deletes).
     app[SESSIONS].configure(
         info={RETENTION_INFO_KEY: timedelta(days=365 * settings.retention_years + 1)}
     )

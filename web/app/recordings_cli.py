@@ -17,8 +17,8 @@ from typing import Any
 from casebook import audit, recordings
 from casebook.db import create_engine, session_factory
 from casebook.errors import CasebookError
+from casebook.models import Recording, RecordingStatus
 from casebook.recording_access import WATCHABLE
-from casebook.recording_models import Recording, RecordingStatus
 from media.recording.export import ExportError, ExportTrack, export_mp4, progress_bar
 from media.recording.layout import LAYOUTS
 from web.app.settings import Settings

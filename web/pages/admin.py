@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebook import accounts, administration, audit, invitations, lockout
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
-from casebook.models import Center, CenterKind, Role, User
-from casebook.security_models import AccountLockout, TwoFactor
+from casebook.models import AccountLockout, Center, CenterKind, Role, TwoFactor, User
 from web.app.keys import CALL_NAMESPACE, NOTIFIER, PASSWORDS, SESSIONS
 from web.http.auth import client_address, require_user
 from web.http.errors import NotFound

@@ -20,15 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import attachments, cases, opinions, queue, review_sessions
 from casebook.access import can_add_opinion
-from casebook.case_models import ReviewSession, Sex
 from casebook.cases import Caller, CaseNotFound, CaseView
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
 from casebook.identifiers import Finding, IdentifiersFound
-from casebook.models import AuditEvent, Role
+from casebook.models import AuditEvent, CaseStatus, ReviewSession, Role, Sex
 from casebook.storage import FileTooLarge
 from casebook.triage import Urgency
-from casebook.workflow import CaseAction, CaseStatus
+from casebook.workflow import CaseAction
 from web.api.cases import (
     AcceptIn,
     AnswerIn,

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import recording_library, recordings
 from casebook.cases import Caller
+from casebook.models import Recording, RecordingKind, RecordingTrack
 from casebook.recording_access import PUBLISHER_ROLES, READER_ROLES
-from casebook.recording_models import Recording, RecordingKind, RecordingTrack
 from casebook.retention import expires_at
 from web.api.recordings import LibraryIn, content_type, media_url, parse_library
 from web.app.keys import SESSIONS, SETTINGS

@@ -1,5 +1,6 @@
 """Cancelled review sessions are kept (their CANCEL mail needs them), marked in their own table;
-indexes for the coordinators' queue and status-filtered case listings (`casebook.case_indexes`).
+indexes for the coordinators' queue and status-filtered case listings
+(`casebook.models.case_indexes`).
 
 Revision ID: 0006
 Revises: 0005

@@ -15,8 +15,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from casebook import demo
-from casebook.case_models import ReviewSession
-from casebook.models import Role
+from casebook.models import ReviewSession, Role
 from tests.web.api_helpers import DRAFT, SCHEDULED, Login, demo_case, sign_in
 from tests.web.page_access import PAGE_ACCESS
 from web.app.keys import SESSIONS

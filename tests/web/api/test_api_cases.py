@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from casebook import demo
-from casebook.case_models import Attachment, Attendance, Notification
 from casebook.clock import utcnow
+from casebook.models import Attachment, Attendance, Notification
 from tests.conftest import ClientFactory
 from tests.web.api_helpers import (
     DICOM,

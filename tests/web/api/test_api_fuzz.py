@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from casebook import demo
-from casebook.case_models import Case, ReviewSession
 from casebook.db import create_engine, session_factory
+from casebook.models import Case, ReviewSession
 from tests.conftest import csrf_from_html
 from tests.live import LiveServer
 

@@ -10,8 +10,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from casebook import demo
-from casebook.case_models import AgendaItem, Case, ReviewSession
-from casebook.models import AuditEvent
+from casebook.models import AgendaItem, AuditEvent, Case, ReviewSession
 from tests.web.api_helpers import ACCEPTED, DRAFT, PDF, SCHEDULED, Login, demo_case, sign_in
 from tests.web.api_helpers import user_id as demo_user_id
 from web.app.keys import SESSIONS

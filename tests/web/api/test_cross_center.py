@@ -19,8 +19,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from casebook import demo
-from casebook.case_models import Attachment, Case
-from casebook.models import Role, User
+from casebook.models import Attachment, Case, Role, User
 from tests.web.api.test_recordings import _recording
 from tests.web.api_helpers import (
     ACCEPTED,

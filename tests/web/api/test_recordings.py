@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 
 from casebook import demo, recordings
 from casebook.db import create_engine, session_factory
-from casebook.models import AuditEvent, User
-from casebook.recording_models import Recording, RecordingStatus
+from casebook.models import AuditEvent, Recording, RecordingStatus, User
 from tests.casebook.recording_samples import copy_sample
 from tests.web.api_helpers import Login, sign_in
 from web.app.keys import SESSIONS, SETTINGS

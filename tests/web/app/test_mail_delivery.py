@@ -13,9 +13,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from casebook import demo
-from casebook.case_models import Notification
 from casebook.clock import utcnow
-from casebook.models import User
+from casebook.models import Notification, User
 from casebook.outbox import DispatchReport, dispatch_pending
 from tests.casebook.mail_server import SmtpServer
 from tests.conftest import ClientFactory

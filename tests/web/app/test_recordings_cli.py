@@ -19,8 +19,7 @@ from sqlalchemy import select
 
 from casebook import demo, recordings
 from casebook.db import create_engine, session_factory
-from casebook.models import AuditEvent, User
-from casebook.recording_models import Recording, RecordingStatus
+from casebook.models import AuditEvent, Recording, RecordingStatus, User
 from media.recording.export import ExportError, ExportTrack, export_mp4, progress_bar
 from media.recording.layout import Rect, fit, tiles
 from tests.casebook.recording_samples import SPEAKER_AND_SCREEN, SampleTrack, copy_sample

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from casebook import accounts
 from casebook.demo import COORDINATOR, SPECIALIST_LA_RAZA, SPECIALIST_MERIDA
-from casebook.recording_models import Recording, RecordingConsent, RecordingTrack
+from casebook.models import Recording, RecordingConsent, RecordingTrack
 from media.recording import read_manifest
 from signaling.grants import issue_grant, sign_grant
 from tests.signaling.conftest import Participant

@@ -11,8 +11,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from casebook import demo
-from casebook.case_models import Attachment, Case
-from casebook.models import AuditEvent
+from casebook.models import Attachment, AuditEvent, Case
 from tests.web.api_helpers import NEW_CASE, PDF, Login, sign_in
 from tests.web.pages.test_casebook_pages import NEW_CASE_FORM, browse, status_of
 from web.app.keys import SESSIONS

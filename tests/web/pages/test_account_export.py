@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from casebook import accounts, demo
+from casebook.models import Recording, RecordingConsent
 from tests.web.helpers import audit_actions
 from web.app.keys import SESSIONS
 
@@ -59,20 +59,19 @@ async def test_the_export_holds_nobody_elses_actions(
 async def test_recording_consents_are_part_of_the_export(
     web_client: TestClient[Any, Any], login_as: Login
 ) -> None:
-    recording_models = pytest.importorskip("casebook.recording_models")
     await login_as(web_client, demo.SPECIALIST_LA_RAZA)
     async with web_client.app[SESSIONS]() as db:
         user = await accounts.find_user_by_email(db, demo.SPECIALIST_LA_RAZA)
         assert user is not None
         db.add(
-            recording_models.Recording(
+            Recording(
                 id="rec-export-test", room_id="interconsulta-lla", kind="lecture",
                 title="Sesión académica", started_by_user_id=user.id,
             )
         )
         await db.flush()
         db.add(
-            recording_models.RecordingConsent(
+            RecordingConsent(
                 recording_id="rec-export-test", peer_id="peer-1", user_id=user.id,
                 display_name=user.display_name, granted=True, notice_text="Aviso de grabación",
                 notice_version="1", locale="es_MX",

@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from casebook.clock import utcnow
 from casebook.demo import DEMO_PASSWORD
-from casebook.security_models import AccountLockout
+from casebook.models import AccountLockout
 from tests.conftest import ClientFactory, csrf_from_html
 from tests.web.helpers import audit_actions
 from web.app.keys import SESSIONS

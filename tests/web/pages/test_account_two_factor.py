@@ -12,7 +12,7 @@ from sqlalchemy import delete
 
 from casebook import accounts, demo, totp, two_factor
 from casebook.demo import DEMO_PASSWORD
-from casebook.security_models import RecoveryCode, TwoFactor
+from casebook.models import RecoveryCode, TwoFactor
 from tests.conftest import ClientFactory, csrf_from_html
 from tests.web.helpers import audit_actions, cookie
 from web.app.keys import SESSIONS

@@ -11,10 +11,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from casebook import accounts, demo, lockout
-from casebook.case_models import Case, Notification
 from casebook.clock import utcnow
 from casebook.invitations import INVITE_EVENT, invite_token
-from casebook.models import Center, User
+from casebook.models import Case, Center, Notification, User
 from casebook.outbox import dispatch_pending
 from tests.casebook.mail_server import SmtpServer
 from tests.conftest import ClientFactory, csrf_from_html

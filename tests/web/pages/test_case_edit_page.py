@@ -12,8 +12,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from casebook import demo
-from casebook.case_models import Case
-from casebook.models import AuditEvent
+from casebook.models import AuditEvent, Case
 from tests.web.api_helpers import Login
 from tests.web.pages.test_casebook_pages import (
     NEW_CASE_FORM,

@@ -13,8 +13,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from casebook import demo
-from casebook.case_models import Case, Notification, ReviewSession
-from casebook.models import AuditEvent, Role
+from casebook.models import AuditEvent, Case, Notification, ReviewSession, Role
 from tests.casebook.mail_server import SmtpServer
 from tests.web.api_helpers import (
     ACCEPTED,
@@ -533,7 +532,7 @@ async def test_a_cancelled_session_mails_a_cancel_to_everyone_invited(
 
 
 def test_the_waiting_index_covers_exactly_the_queues_statuses() -> None:
-    from casebook.case_indexes import WAITING_PREDICATE
+    from casebook.models import WAITING_PREDICATE
     from casebook.queue import QUEUE_STATUSES
 
     listed = re.search(r"status IN \(([^)]*)\)", WAITING_PREDICATE)

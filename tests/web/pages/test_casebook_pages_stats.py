@@ -9,10 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebook import demo, review_sessions
-from casebook.case_models import Case, Recommendation, ReviewSession
 from casebook.cases import Caller
 from casebook.clock import utcnow
-from casebook.models import RoomKind, User
+from casebook.models import Case, Recommendation, ReviewSession, RoomKind, User
 from casebook.notifications import OutboxNotifier
 from casebook.stats import median_days, months_between, network_stats
 from casebook.triage import Urgency

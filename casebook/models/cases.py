@@ -2,7 +2,7 @@
 and attendance, consultants' opinions, and the signed recommendation (nota de interconsulta).
 
 Patients appear only as a pseudonym (initials, age, sex): never a name or a CURP. Enumerations
-are CHECK-constrained strings like in `casebook.models`; `Case.urgency_rank` mirrors
+are CHECK-constrained strings (`casebook.models.base.one_of`); `Case.urgency_rank` mirrors
 `triage.URGENCY_RANK` so the queue's order (`triage.QUEUE_ORDER_BY`) can use an index.
 """
 
@@ -24,9 +24,25 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from casebook.clock import utcnow
-from casebook.models import Base, RoomKind, User, UTCDateTime, _one_of
+from casebook.models.accounts import User
+from casebook.models.base import Base, UTCDateTime, one_of
+from casebook.models.rooms import RoomKind
 from casebook.triage import URGENCY_RANK, Urgency
-from casebook.workflow import CaseStatus
+
+
+class CaseStatus(enum.StrEnum):
+    """Where a case is in its life."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    INFORMATION_REQUESTED = "information_requested"
+    ACCEPTED = "accepted"
+    SCHEDULED = "scheduled"
+    DISCUSSED = "discussed"
+    RECOMMENDATION_ISSUED = "recommendation_issued"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
 
 
 class Sex(enum.StrEnum):
@@ -60,9 +76,9 @@ class Case(Base):
 
     __tablename__ = "cases"
     __table_args__ = (
-        _one_of("status", CaseStatus, "status"),
-        _one_of("urgency", Urgency, "urgency"),
-        _one_of("patient_sex", Sex, "patient_sex"),
+        one_of("status", CaseStatus, "status"),
+        one_of("urgency", Urgency, "urgency"),
+        one_of("patient_sex", Sex, "patient_sex"),
         CheckConstraint("urgency_rank IN (0, 1, 2)", name="urgency_rank"),
         # Only a draft lacks a submission time, and a draft withdrawn before it was ever sent.
         CheckConstraint(
@@ -128,7 +144,7 @@ class Attachment(Base):
     """A file of a case, stored content-addressed under the storage root by its SHA-256."""
 
     __tablename__ = "attachments"
-    __table_args__ = (_one_of("kind", AttachmentKind, "kind"),)
+    __table_args__ = (one_of("kind", AttachmentKind, "kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -145,7 +161,7 @@ class ReviewSession(Base):
 
     __tablename__ = "review_sessions"
     __table_args__ = (
-        _one_of("kind", RoomKind, "kind"),
+        one_of("kind", RoomKind, "kind"),
         CheckConstraint("duration_minutes > 0", name="duration_positive"),
     )
 

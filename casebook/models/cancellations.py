@@ -14,7 +14,7 @@ from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casebook.clock import utcnow
-from casebook.models import Base, UTCDateTime
+from casebook.models.base import Base, UTCDateTime
 
 
 class SessionCancellation(Base):

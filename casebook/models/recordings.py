@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casebook.clock import utcnow
-from casebook.models import Base, UTCDateTime, _one_of
+from casebook.models.base import Base, UTCDateTime, one_of
 
 
 class RecordingStatus(enum.StrEnum):
@@ -45,8 +45,8 @@ class Recording(Base):
 
     __tablename__ = "recordings"
     __table_args__ = (
-        _one_of("status", RecordingStatus, "status"),
-        _one_of("kind", RecordingKind, "kind"),
+        one_of("status", RecordingStatus, "status"),
+        one_of("kind", RecordingKind, "kind"),
     )
 
     # The recorder's id: also the name of its directory under the recordings root.
@@ -79,7 +79,7 @@ class RecordingTrack(Base):
     """One recorded track (a participant's camera, microphone or screen), one file."""
 
     __tablename__ = "recording_tracks"
-    __table_args__ = (_one_of("kind", TrackKind, "kind"),)
+    __table_args__ = (one_of("kind", TrackKind, "kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     recording_id: Mapped[str] = mapped_column(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import Index, text
 
-from casebook.case_models import Case
+from casebook.models.cases import Case
 
 # Must list what `casebook.queue.QUEUE_STATUSES` lists (a test checks).
 WAITING_PREDICATE = (
