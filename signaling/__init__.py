@@ -11,10 +11,11 @@ from .events import CallEvent, OnCallEvent
 from .grants import JoinGrant, issue_grant, sign_grant, verify_grant
 from .ice import IceConfig, ice_servers
 from .media_port import MediaPort, MediaRefused
+from .namespace import CallNamespace
 from .protocol import PROTOCOL_VERSION
 from .recording import RecordingPort, RecordingRefused
 from .roomstate import MemoryRoomState, RoomState
-from .server import CallNamespace, build_socket_server
+from .server import build_socket_server
 from .topology import Mode, decide_mode
 
 __all__ = [

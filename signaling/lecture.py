@@ -27,6 +27,7 @@ from .protocol import (
     SfuPayload,
     SfuPublish,
     ok,
+    wire,
 )
 from .roomstate import PeerRecord, RoomState
 from .sfu_session import ToRoom, ToSocket
@@ -74,10 +75,6 @@ def viewer_page(records: list[PeerRecord], page: int, size: int) -> list[Peer]:
     viewers = [r.peer for r in records if r.admitted and r.peer.audience]
     ordered = [p for p in viewers if p.state.hand] + [p for p in viewers if not p.state.hand]
     return ordered[page * size:(page + 1) * size]
-
-
-def _wire(peer: Peer) -> dict[str, Any]:
-    return peer.model_dump(mode="json")
 
 
 class Lectures:
@@ -137,7 +134,7 @@ class Lectures:
             records = await self.state.list_peers(room)
             page = viewer_page(records, action.page, action.size)
             counts = audience_counts(records)
-            return ok(viewers=[_wire(p) for p in page], page=action.page, size=action.size,
+            return ok(viewers=[wire(p) for p in page], page=action.page, size=action.size,
                       total=counts["viewers"], hands=counts["hands"])
         return await self._stage(room, by, action)
 
@@ -159,7 +156,7 @@ class Lectures:
         notice = {"action": p.action, "target": p.target, "by": by}
         await self._to_socket(target.sid, "moderated", notice)
         if promote:
-            await self._to_room(room, "peer-joined", _wire(peer), target.sid)
+            await self._to_room(room, "peer-joined", wire(peer), target.sid)
         else:
             await self._end_publishing(room, p.target)
             await self._to_room(room, "peer-left", {"peer_id": p.target, "reason": "demoted"},

@@ -268,6 +268,11 @@ def ok(**fields: Any) -> dict[str, Any]:
     return {"ok": True, **fields}
 
 
+def wire(model: BaseModel) -> dict[str, Any]:
+    """A model as it goes out in an ack or an event."""
+    return model.model_dump(mode="json")
+
+
 def decode_payload(event: str, args: list[Any]) -> Any:
     """The one payload argument of a client event, checked against the size limit."""
     measured = args[0] if len(args) == 1 else args

@@ -16,8 +16,9 @@ from aiohttp import web
 
 from signaling.events import CallEvent
 from signaling.grants import issue_grant, sign_grant
+from signaling.namespace import CallNamespace
 from signaling.protocol import PROTOCOL_VERSION
-from signaling.server import CallNamespace, build_socket_server
+from signaling.server import build_socket_server
 from tests.services import free_port
 
 SECRET = b"test-secret-for-join-tokens-0123"

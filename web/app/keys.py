@@ -10,8 +10,8 @@ from casebook.models import User, UserSession
 from casebook.notifications import Notifier
 from casebook.passwords import Passwords
 from casebook.storage import FileStore
+from signaling.namespace import CallNamespace
 from signaling.scaleout import RedisScaleOut
-from signaling.server import CallNamespace
 from web.app.settings import Settings
 from web.http.ratelimit import LoginThrottle
 from web.render.i18n import I18n

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from signaling.server import CallNamespace
+from signaling.namespace import CallNamespace
 from web.app.keys import CALL_NAMESPACE
 from web.calls.media_bridge import MediaBridge
 from web.http.errors import HTTP_ERRORS
