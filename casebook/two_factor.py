@@ -8,8 +8,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import totp
@@ -23,6 +24,10 @@ RECOVERY_CODES = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 PENDING_LIFETIME = timedelta(minutes=5)
 PENDING_MAX_ATTEMPTS = 5
+# Wrong codes (per user, however many sign-ins and processes) before the code step is refused.
+MAX_FAILURES = 5
+FIRST_REFUSAL = timedelta(minutes=15)
+LONGEST_REFUSAL = timedelta(hours=24)
 
 
 def is_required(user: User) -> bool:
@@ -126,34 +131,108 @@ async def disable(db: AsyncSession, user: User) -> None:
     await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
 
 
-async def verify(
-    db: AsyncSession, user_id: str, code: str, *, now: datetime | None = None
-) -> str | None:
-    """Check a second factor: "totp" or "recovery" when `code` is right (and now used), else None.
+def refusal_delay(refusals_before: int) -> timedelta:
+    """How long the code step is refused after `refusals_before` refusals in a row: 15 minutes,
+    doubling each time, never more than a day."""
+    if refusals_before >= 7:  # 15 min · 2^7 is already past a day
+        return LONGEST_REFUSAL
+    return min(FIRST_REFUSAL * 2**refusals_before, LONGEST_REFUSAL)
 
-    A TOTP code is accepted once (its step is remembered); a recovery code is spent.
+
+Outcome = Literal["totp", "recovery", "wrong", "reused", "refused"]
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """What became of a typed code: accepted ("totp", "recovery") or not, and why."""
+
+    outcome: Outcome
+    # For "refused": when the code step opens again; for "wrong" and "reused": set when this
+    # attempt started a refusal.
+    refused_until: datetime | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the code let the user in."""
+        return self.outcome in ("totp", "recovery")
+
+
+async def check_code(
+    db: AsyncSession, user_id: str, code: str, *, now: datetime | None = None
+) -> CodeCheck:
+    """Check a second factor, counting the attempt against the user in the database.
+
+    Every code that does not let the user in counts, whichever pending sign-in or process it
+    came through; the `MAX_FAILURES`-th starts a refusal of `refusal_delay`, during which no
+    code is checked. A TOTP step and a recovery code are accepted once: of two simultaneous
+    uses exactly one wins, and the other hears that the code was already used.
     """
     now = now or utcnow()
-    row = await enrollment(db, user_id)
-    if row is None or row.confirmed_at is None:
-        return None
-    step = totp.matching_step(row.secret, code, now.timestamp(), after=row.last_step)
-    if step is not None:
-        row.last_step = step
-        return "totp"
-    if len(normalize_recovery_code(code)) != 16:
-        return None
-    found = await db.scalar(
-        select(RecoveryCode).where(
-            RecoveryCode.user_id == user_id,
-            RecoveryCode.code_hash == _hash(code),
-            RecoveryCode.used_at.is_(None),
+    # The attempt is counted first: that UPDATE holds the row until the commit, so one user's
+    # codes are checked one at a time across processes, and a burst of guesses cannot all get
+    # past the refusal before it starts.
+    counted = (
+        await db.execute(
+            update(TwoFactor)
+            .where(
+                TwoFactor.user_id == user_id,
+                TwoFactor.confirmed_at.is_not(None),
+                or_(TwoFactor.refused_until.is_(None), TwoFactor.refused_until <= now),
+            )
+            .values(failures=TwoFactor.failures + 1)
+            .returning(
+                TwoFactor.secret, TwoFactor.last_step, TwoFactor.failures, TwoFactor.refusals
+            )
+            .execution_options(synchronize_session=False)
         )
+    ).one_or_none()
+    if counted is None:
+        row = await enrollment(db, user_id)
+        if row is not None and row.refused_until is not None and row.refused_until > now:
+            return CodeCheck("refused", row.refused_until)
+        return CodeCheck("wrong")
+    secret, last_step, failures, refusals = counted
+    outcome: Outcome = "wrong"
+    step = totp.matching_step(secret, code, now.timestamp())
+    if step is not None:
+        outcome = "totp" if step > last_step else "reused"
+    elif len(normalize_recovery_code(code)) == 16:
+        found = await db.scalar(
+            select(RecoveryCode).where(
+                RecoveryCode.user_id == user_id, RecoveryCode.code_hash == _hash(code)
+            )
+        )
+        if found is not None:
+            outcome = "recovery" if found.used_at is None else "reused"
+            if found.used_at is None:
+                found.used_at = now
+    if outcome in ("totp", "recovery"):
+        await _reset_failures(db, user_id, **({"last_step": step} if step is not None else {}))
+        return CodeCheck(outcome)
+    if failures < MAX_FAILURES:
+        return CodeCheck(outcome)
+    until = now + refusal_delay(refusals)
+    await db.execute(
+        update(TwoFactor)
+        .where(TwoFactor.user_id == user_id)
+        .values(failures=0, refusals=refusals + 1, refused_until=until)
+        .execution_options(synchronize_session=False)
     )
-    if found is None:
-        return None
-    found.used_at = now
-    return "recovery"
+    return CodeCheck(outcome, until)
+
+
+async def lift_refusal(db: AsyncSession, user_id: str) -> None:
+    """End a refusal of the code step and forget the wrong codes (an administrator's decision)."""
+    await _reset_failures(db, user_id)
+
+
+async def _reset_failures(db: AsyncSession, user_id: str, **values: object) -> None:
+    await db.execute(
+        update(TwoFactor)
+        .where(TwoFactor.user_id == user_id)
+        .values(failures=0, refusals=0, refused_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # ---------------------------------------------------------------- pending sign-ins
@@ -176,8 +255,14 @@ async def start_pending(
 ) -> str:
     """Remember that `user` gave the right password; returns the cookie token for step two."""
     now = now or utcnow()
-    # Abandoned steps (the code never typed) are cleared here rather than by a timer.
-    await db.execute(delete(PendingSignIn).where(PendingSignIn.created_at < now - PENDING_LIFETIME))
+    # Abandoned steps (the code never typed) are cleared here rather than by a timer; the user's
+    # own open step ends too, so one password cannot open several rounds of code tries.
+    await db.execute(
+        delete(PendingSignIn).where(
+            (PendingSignIn.created_at < now - PENDING_LIFETIME)
+            | (PendingSignIn.user_id == user.id)
+        )
+    )
     token = secrets.token_urlsafe(32)
     db.add(
         PendingSignIn(

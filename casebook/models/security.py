@@ -46,6 +46,12 @@ class TwoFactor(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last time step accepted: a code is never accepted twice (RFC 6238 §5.2).
     last_step: Mapped[int] = mapped_column(Integer, default=0)
+    # Wrong codes since the last right one or the last refusal, across every pending sign-in
+    # and process; a right password does not clear them (only a right code does).
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    # How many refusals came one after the other (each lasts twice the one before).
+    refusals: Mapped[int] = mapped_column(Integer, default=0)
+    refused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RecoveryCode(Base):

@@ -44,7 +44,7 @@ from web.http.auth import (
 from web.http.csrf import CSRF_COOKIE
 from web.http.errors import NotFound, WebError, is_api
 from web.http.routes import ALL_ROLES, ApiRoute
-from web.render.context import render
+from web.render.context import render, wait_words
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
@@ -163,21 +163,49 @@ async def login_two_factor_submit(request: web.Request) -> web.StreamResponse:
             await db.commit()
             raise web.HTTPSeeOther("/login")
         user = pending.user
-        used = None
-        if not await refuse_locked(request, db, user.email):
-            used = await two_factor.verify(db, user.id, code)
-        if used is None:
-            pending.row.attempts += 1
-            await _record_own(request, db, user, "auth.second_factor_failed")
-            await note_failure(request, db, user.email)
+        if await refuse_locked(request, db, user.email):
+            check = two_factor.CodeCheck("wrong")
+        else:
+            check = await two_factor.check_code(db, user.id, code)
+        if check.outcome == "refused":
+            await _record_own(request, db, user, "auth.second_factor_refused")
             await db.commit()
-            return await render(request, "login_2fa.html", {"error": "invalid"}, status=401)
-        if used == "recovery":
+            return await _refused(request, check)
+        if not check.accepted:
+            pending.row.attempts += 1
+            await _record_own(
+                request, db, user, "auth.second_factor_failed",
+                {"reused": True} if check.outcome == "reused" else None,
+            )
+            await note_failure(request, db, user.email)
+            if check.refused_until is not None:
+                await _record_own(
+                    request, db, user, "auth.second_factor_locked",
+                    {"failures": two_factor.MAX_FAILURES,
+                     "until": check.refused_until.isoformat()},
+                )
+                log.warning("auth.second_factor_locked ip=%s", client_address(request))
+            await db.commit()
+            if check.refused_until is not None:
+                return await _refused(request, check)
+            context = {"error": check.outcome}
+            return await render(request, "login_2fa.html", context, status=401)
+        if check.outcome == "recovery":
             await _record_own(request, db, user, "auth.recovery_code_used")
         next_url = pending.row.next_url
         await two_factor.end_pending(db, pending)
         await lockout.record_success(db, user.email)
-        raise await start_signed_in(request, db, user, next_url, {"second_factor": used})
+        raise await start_signed_in(request, db, user, next_url, {"second_factor": check.outcome})
+
+
+async def _refused(request: web.Request, check: two_factor.CodeCheck) -> web.StreamResponse:
+    """The code step is closed for a while: say until when (429, with Retry-After)."""
+    assert check.refused_until is not None
+    seconds = max(1.0, (check.refused_until - utcnow()).total_seconds())
+    context = {"error": "refused", "wait": wait_words(request, seconds)}
+    response = await render(request, "login_2fa.html", context, status=429)
+    response.headers["Retry-After"] = str(int(seconds) + 1)
+    return response
 
 
 async def _pending(request: web.Request, db: AsyncSession) -> two_factor.Pending | None:

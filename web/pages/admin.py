@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebook import accounts, administration, audit, invitations, lockout
+from casebook import accounts, administration, audit, invitations, lockout, two_factor
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
 from casebook.models import AccountLockout, Center, CenterKind, Role, TwoFactor, User
@@ -274,6 +274,7 @@ async def user_unlock(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS]() as db:
         user = await _user(request, db)
         await lockout.unlock(db, user.email)
+        await two_factor.lift_refusal(db, user.id)
         await _record(request, db, "admin.user_unlocked", "user", user.id)
         await db.commit()
     raise web.HTTPSeeOther(f"/admin/users/{user.id}")

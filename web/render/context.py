@@ -11,6 +11,7 @@ from web.app.keys import I18N, LOCALE, SETTINGS
 from web.http.auth import current_user
 from web.http.csrf import csrf_token, set_anonymous_cookie
 from web.render.i18n import HTML_LANG
+from web.render.waits import wait_in_words
 
 LANG_COOKIE = "lang"
 
@@ -32,6 +33,12 @@ def request_locale(request: web.Request) -> str:
 def gettext(request: web.Request, message: str) -> str:
     """`message` in the request's language (for strings built in Python)."""
     return request.app[I18N].gettext(request_locale(request), message)
+
+
+def wait_words(request: web.Request, seconds: float) -> str:
+    """A wait in plain words in the request's language ("15 minutos")."""
+    translations = request.app[I18N].translations[request_locale(request)]
+    return wait_in_words(seconds, translations.ngettext)
 
 
 def user_view(user: User) -> dict[str, str]:
