@@ -180,7 +180,7 @@ def create_app(
     if settings.redis_url is not None:
         registration = Registration(
             node, redis_url=settings.redis_url, prefix=settings.redis_prefix,
-            url=settings.public_url, ttl=settings.node_ttl,
+            url=settings.public_url, secret=settings.secret, ttl=settings.node_ttl,
         )
         app[_REGISTRATION] = registration
         app.on_startup.append(_register)

@@ -104,7 +104,7 @@ def test_the_web_processes_share_calls_and_secrets(compose: dict[str, Any]) -> N
     # One schema upgrade at a time: the second process starts once the first is ready.
     assert second["depends_on"]["junta1"]["condition"] == "service_healthy"
     env = first["environment"]
-    assert env["JUNTA_REDIS_URL"].startswith("redis://redis:")
+    assert urlsplit(env["JUNTA_REDIS_URL"]).hostname == "redis"
     assert env["JUNTA_DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert "@postgres:5432/" in env["JUNTA_DATABASE_URL"]
     assert env["JUNTA_LOG_FORMAT"] in ("json", "text")
@@ -195,3 +195,35 @@ def test_coturn_serves_udp_tcp_and_tls_on_443_with_a_shared_secret(
     assert "use-auth-secret" in conf and "static-auth-secret" not in conf  # not in the file
     assert "no-udp" not in conf and "no-tcp" not in conf and "no-tls" not in conf
     assert coturn["network_mode"] == "host"
+
+
+def test_redis_asks_every_client_for_a_password(compose: dict[str, Any]) -> None:
+    """Issue 20.2: Redis holds the calls' state and the media nodes' registrations."""
+    services = compose["services"]
+    redis = services["redis"]
+    command = redis["command"]
+    password = command[command.index("--requirepass") + 1]
+    assert re.fullmatch(r"\$\{JUNTA_REDIS_PASSWORD:\?[^}]+\}", password)
+    assert "redis-cli" in redis["healthcheck"]["test"]
+    assert redis["environment"]["REDISCLI_AUTH"].startswith("${JUNTA_REDIS_PASSWORD")
+    for name in (*WEB_SERVICES, *MEDIA_SERVICES):
+        url = urlsplit(services[name]["environment"]["JUNTA_REDIS_URL"])
+        assert url.username == "" and url.password is not None, name
+        assert url.password == "${JUNTA_REDIS_PASSWORD}", name
+
+
+def test_coturn_relays_udp_to_the_media_nodes_and_no_private_range(
+    compose: dict[str, Any],
+) -> None:
+    """Issue 20.2 (tests/test_turnserver.py runs the file in coturn)."""
+    lines = [line.strip() for line in
+             (REPO / "deploy" / "turnserver.conf").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert "no-tcp-relay" in lines and "no-multicast-peers" in lines
+    denied = {line.split("=", 1)[1] for line in lines if line.startswith("denied-peer-ip=")}
+    for start in ("0.0.0.0", "10.0.0.0", "100.64.0.0", "127.0.0.0", "169.254.0.0",
+                  "172.16.0.0", "192.168.0.0", "fc00::", "fe80::"):
+        assert any(r.split("-")[0] == start for r in denied), start
+    assert not any(line.startswith("allowed-peer-ip") for line in lines)
+    command = compose["services"]["coturn"]["command"]
+    assert "--allowed-peer-ip=${JUNTA_MEDIA_IP:?set JUNTA_MEDIA_IP}" in command

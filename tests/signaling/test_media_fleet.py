@@ -3,6 +3,7 @@ placed on the less loaded node, kept there, moved once (and announced) when thei
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -12,6 +13,8 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
+from media.node import NodeLoad
+from media.registration import node_key, nodes_key, registration_json
 from media.remote import RemoteMediaNode
 from media.settings import MediaSettings, MediaSettingsError
 from signaling.media_port import MediaChange, RoomMoved
@@ -64,7 +67,7 @@ async def test_rooms_go_to_the_less_loaded_node_stay_and_move_once_when_it_dies(
     nodes: tuple[RedisServer, JuntaMediaNode, JuntaMediaNode], client: aioredis.Redis,
 ) -> None:
     _, a, b = nodes
-    registry = NodeRegistry(client, PREFIX)
+    registry = NodeRegistry(client, PREFIX, MEDIA_SECRET)
     ids = await eventually(lambda: _both(registry), 10, "both nodes registered")
     # Node A gets busy with a room of its own; its next heartbeat says so.
     busy = RemoteMediaNode(a.url, MEDIA_SECRET)
@@ -112,7 +115,7 @@ async def test_a_hung_node_is_dead_once_its_registration_expires(
     nodes: tuple[RedisServer, JuntaMediaNode, JuntaMediaNode], client: aioredis.Redis,
 ) -> None:
     _, a, b = nodes
-    registry = NodeRegistry(client, PREFIX)
+    registry = NodeRegistry(client, PREFIX, MEDIA_SECRET)
     ids = await eventually(lambda: _both(registry), 10, "both nodes registered")
     state = RedisRoomState(client, prefix=PREFIX)
     fleet = MediaFleet(redis=client, prefix=PREFIX, state=state, secret=MEDIA_SECRET)
@@ -136,6 +139,41 @@ async def test_a_hung_node_is_dead_once_its_registration_expires(
             hung.process.send_signal(signal.SIGCONT)
     finally:
         await fleet.close()
+
+async def test_only_registrations_signed_with_the_media_secret_are_believed(
+    tmp_path: Path,
+) -> None:
+    """Someone who can write to Redis registers a node of their own: no web process places a
+    room on it, so none sends it the media secret."""
+    server = RedisServer(tmp_path).start()
+    redis = aioredis.Redis.from_url(server.url)
+    try:
+        load = NodeLoad(rooms=0, publishers=0, subscribers=0, forwarded_streams=0)
+        now = time.time()
+        entries = {
+            "real": registration_json("http://10.0.0.5:8081", load, node_id="real",
+                                      secret=MEDIA_SECRET, now=now),
+            "unsigned": json.dumps({"url": "http://10.0.0.66:8081", "rooms": 0}),
+            "other-key": registration_json("http://10.0.0.67:8081", load, node_id="other-key",
+                                           secret="y" * 40, now=now),
+            "stale": registration_json("http://10.0.0.68:8081", load, node_id="stale",
+                                       secret=MEDIA_SECRET, now=now - 3600),
+        }
+        for node_id, raw in entries.items():
+            await redis.set(node_key(PREFIX, node_id), raw, ex=30)
+            await redis.sadd(nodes_key(PREFIX), node_id)
+        registry = NodeRegistry(redis, PREFIX, MEDIA_SECRET)
+        assert {i: n.url for i, n in (await registry.live()).items()} == {
+            "real": "http://10.0.0.5:8081"}
+        state = RedisRoomState(redis, prefix=PREFIX)
+        fleet = MediaFleet(redis=redis, prefix=PREFIX, state=state, secret=MEDIA_SECRET)
+        await fleet.check()
+        assert set(fleet.usable()) == {"real"}
+        await fleet.close()
+    finally:
+        await redis.aclose()
+        server.stop()
+
 
 async def _both(registry: NodeRegistry) -> dict[str, str] | None:
     found = await ids_by_url(registry)

@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from media.errors import MediaError
 from media.recording import RecordingManifest
-from media.registration import node_key, nodes_key, registration_from_json
+from media.registration import node_key, nodes_key, verify_registration
 from signaling.media_port import (
     Leg,
     MediaChange,
@@ -50,11 +50,13 @@ def _text(value: bytes | str) -> str:
 
 
 class NodeRegistry:
-    """The live media nodes, as they registered themselves in Redis."""
+    """The live media nodes, as they registered themselves in Redis (signed with the media
+    secret: a registration anyone else wrote is ignored)."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
+    def __init__(self, redis: aioredis.Redis, prefix: str, secret: str) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._secret = secret
 
     async def live(self) -> dict[str, NodeRecord]:
         """Every node whose registration has not expired, by id (expired ids are pruned)."""
@@ -64,20 +66,22 @@ class NodeRegistry:
         raws = await self._redis.mget([node_key(self._prefix, i) for i in ids])
         live: dict[str, NodeRecord] = {}
         gone: list[str] = []
+        now = time.time()
         for node_id, raw in zip(ids, raws, strict=True):
             if raw is None:
                 gone.append(node_id)
                 continue
             try:
-                data = registration_from_json(raw)
+                data = verify_registration(raw, node_id=node_id, secret=self._secret, now=now)
                 live[node_id] = NodeRecord(
                     node_id, data["url"], int(data.get("rooms", 0)),
                     int(data.get("publishers", 0)), int(data.get("subscribers", 0)),
                     int(data.get("forwarded_streams", 0)),
                 )
             except (ValueError, TypeError) as exc:
-                log.warning("media.bad_registration node=%s error=%s", node_id,
-                            type(exc).__name__)
+                # Not the node's own words: never send the media secret to its URL.
+                log.warning("media.bad_registration node=%s error=%s reason=%s", node_id,
+                            type(exc).__name__, exc)
         if gone:
             await self._redis.srem(nodes_key(self._prefix), *gone)
         return live
@@ -91,7 +95,7 @@ class MediaFleet:
         self, *, redis: aioredis.Redis, prefix: str, state: RoomState, secret: str,
         check_interval: float = CHECK_INTERVAL,
     ) -> None:
-        self._registry = NodeRegistry(redis, prefix)
+        self._registry = NodeRegistry(redis, prefix, secret)
         self._state = state
         self._secret = secret
         self._interval = check_interval
