@@ -32,6 +32,23 @@ async def wait_until(condition: Callable[[], bool], within: float, step: float =
         await asyncio.sleep(step)
 
 
+async def wait_until_steady(
+    value: Callable[[], object], quiet: float, within: float, step: float = 0.02
+) -> None:
+    """Wait until `value` has not changed for `quiet` seconds (what was in flight has arrived);
+    raise TimeoutError after `within` seconds."""
+    deadline = time.monotonic() + within
+    last = value()
+    changed_at = time.monotonic()
+    while time.monotonic() - changed_at < quiet:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still changing after {within} s")
+        await asyncio.sleep(step)
+        current = value()
+        if current != last:
+            last, changed_at = current, time.monotonic()
+
+
 def encoded_video(
     codec_name: str, count: int, width: int = 320, height: int = 240
 ) -> list[EncodedFrame]:

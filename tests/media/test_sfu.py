@@ -23,7 +23,7 @@ from media.node import LocalMediaNode
 from media.room import Room
 from tests.media.bots import PublisherBot, SubscriberBot
 from tests.media.conftest import receiver_decoder_threads
-from tests.media.peers import wait_until
+from tests.media.peers import wait_until, wait_until_steady
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -154,13 +154,15 @@ async def test_a_paused_subscriber_receives_nothing_and_resumes_from_a_keyframe(
     track_id = next(i.track_id for i in call.room.tracks if i.kind == "video")
 
     call.room.set_paused("viewer-1", track_id, True)
-    await asyncio.sleep(0.5)  # frames already queued or in a jitter buffer drain
+    # Frames already sent, queued or in a jitter buffer drain first; on a busy machine slowly.
+    await wait_until_steady(lambda: video.frames, quiet=0.5, within=10)
     paused_at = video.frames
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(1.0)  # long enough for a frame forwarded by mistake to show
     assert video.frames == paused_at
 
     call.room.set_paused("viewer-1", track_id, False)
-    await wait_until(lambda: video.frames >= paused_at + 10, within=3)
+    # A deadline, not a speed requirement: the keyframe comes back in a fraction of this.
+    await wait_until(lambda: video.frames >= paused_at + 10, within=10)
     with pytest.raises(MediaError) as error:
         call.room.set_paused("stranger", track_id, True)
     assert error.value.code == "not_subscribed"
