@@ -11,7 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 from casebook import audit
 from casebook.models import normalize_email
 from web.app.keys import SESSIONS
-from web.http.routes import ADMINS, ApiRoute, Text, caller, json_reply, parse_query
+from web.http.routes import ADMINS, Route, Text, caller, json_reply, parse_query
 
 
 def _utc(value: datetime) -> datetime:
@@ -106,10 +106,10 @@ async def audit_trail(request: web.Request) -> web.StreamResponse:
     )
 
 
-def routes() -> list[ApiRoute]:
+def routes() -> list[Route]:
     """The audit API."""
     return [
-        ApiRoute(
+        Route(
             "GET", "/api/audit", audit_trail, name="api-audit",
             summary="Search the audit trail",
             description=(

@@ -28,11 +28,11 @@ from casebook.cases import Caller, CaseView
 from casebook.models import Case, CaseStatus, ReviewSession
 from casebook.triage import Urgency
 from casebook.workflow import CaseAction
-from web.api.cases import AttachmentOut, PatientOut, Ref, attachment_out, patient_out
+from web.api.case_schemas import AttachmentOut, PatientOut, Ref, attachment_out, patient_out
 from web.app.keys import SESSIONS
 from web.calls.room_access import require_invite
 from web.http.errors import NotFound
-from web.http.routes import CLINICAL_READERS, ApiRoute, caller, int_param, json_reply
+from web.http.routes import CLINICAL_READERS, Route, caller, int_param, json_reply
 
 ROOM_AGENDA = "/api/rooms/{room_id}/agenda"
 # Where the chair's in-call form posts: the cases and sessions APIs (their checks, their audit).
@@ -205,10 +205,10 @@ async def _chair_recommendation(
     )
 
 
-def routes() -> list[ApiRoute]:
+def routes() -> list[Route]:
     """The case panel's API."""
     return [
-        ApiRoute(
+        Route(
             "GET", ROOM_AGENDA, room_agenda, name="api-room-agenda",
             summary="The agenda of a call room's review session",
             description=(
@@ -217,7 +217,7 @@ def routes() -> list[ApiRoute]:
             ),
             roles=CLINICAL_READERS, response=PanelAgendaOut, tag="calls",
         ),
-        ApiRoute(
+        Route(
             "GET", ROOM_AGENDA + r"/{item:\d+}", room_agenda_case, name="api-room-agenda-case",
             summary="The case at a place of a call room's agenda",
             description=(

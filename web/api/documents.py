@@ -15,10 +15,10 @@ from casebook import cases, opinions, snapshots
 from casebook.clock import utcnow
 from casebook.fhir import case_bundle
 from casebook.nota_pdf import Nota, render_nota
-from web.api.cases import case_code
+from web.api.case_schemas import case_code
 from web.app.keys import I18N, SESSIONS
 from web.http.errors import WebError
-from web.http.routes import CLINICAL_READERS, ApiRoute, caller
+from web.http.routes import CLINICAL_READERS, Route, caller
 from web.render.context import request_locale
 
 
@@ -77,10 +77,10 @@ async def fhir_bundle(request: web.Request) -> web.StreamResponse:
     )
 
 
-def routes() -> list[ApiRoute]:
+def routes() -> list[Route]:
     """The documents API."""
     return [
-        ApiRoute(
+        Route(
             "GET", "/api/cases/{code}/recommendation.pdf", nota_pdf,
             name="api-case-nota-pdf",
             summary="The nota de interconsulta (PDF)",
@@ -90,7 +90,7 @@ def routes() -> list[ApiRoute]:
             ),
             roles=CLINICAL_READERS, binary_response=True,
         ),
-        ApiRoute(
+        Route(
             "GET", "/api/cases/{code}/fhir", fhir_bundle, name="api-case-fhir",
             summary="Export the case as FHIR R4",
             description=(

@@ -25,7 +25,7 @@ from web.http.errors import WebError
 from web.http.page_routes import NETWORK_TZ
 from web.http.routes import (
     CLINICAL_READERS,
-    ApiRoute,
+    Route,
     Text,
     caller,
     int_param,
@@ -283,10 +283,10 @@ async def track_media(request: web.Request) -> web.StreamResponse:
     )
 
 
-def routes() -> list[ApiRoute]:
+def routes() -> list[Route]:
     """The recordings API."""
     return [
-        ApiRoute(
+        Route(
             "GET", "/api/recordings", list_recordings, name="api-recordings-list",
             summary="Search the recordings library",
             description=(
@@ -296,13 +296,13 @@ def routes() -> list[ApiRoute]:
             ),
             roles=CLINICAL_READERS, query=LibraryIn, response=LibraryOut, tag="recordings",
         ),
-        ApiRoute(
+        Route(
             "GET", RECORDING, get_recording, name="api-recording",
             summary="Get a recording",
             description="Its kind, session, times, publication and tracks with their media URLs.",
             roles=CLINICAL_READERS, response=RecordingOut, tag="recordings",
         ),
-        ApiRoute(
+        Route(
             "POST", RECORDING + "/publish", publish_recording, name="api-recording-publish",
             summary="Publish a recording to the training library",
             description=(
@@ -312,13 +312,13 @@ def routes() -> list[ApiRoute]:
             ),
             roles=PUBLISHER_ROLES, body=PublishIn, response=RecordingOut, tag="recordings",
         ),
-        ApiRoute(
+        Route(
             "DELETE", RECORDING + "/publish", withdraw_recording, name="api-recording-withdraw",
             summary="Withdraw a recording from the training library",
             description="Only its participants and coordinators see it again.",
             roles=PUBLISHER_ROLES, response=RecordingOut, tag="recordings",
         ),
-        ApiRoute(
+        Route(
             "GET", RECORDING + r"/tracks/{track_id:\d+}/media", track_media,
             name="api-recording-track-media",
             summary="Stream a recorded track",

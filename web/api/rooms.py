@@ -1,4 +1,4 @@
-"""The JSON API: joining a call room, and the health check."""
+"""The JSON API of calls: joining a room."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from signaling.protocol import PROTOCOL_VERSION
 from web.app.keys import CALL_NAMESPACE, SETTINGS
 from web.app.settings import Settings
 from web.calls.room_access import require_invite
+from web.http.routes import ALL_ROLES, Route
 
 
 def ice_config(settings: Settings) -> IceConfig:
@@ -63,12 +64,16 @@ async def join_room(request: web.Request) -> web.Response:
     )
 
 
-async def healthz(request: web.Request) -> web.Response:
-    """Liveness: the process serves requests."""
-    return web.json_response({"status": "ok"})
-
-
-def add_routes(app: web.Application) -> None:
-    """Register the API."""
-    app.router.add_post("/api/rooms/{room_id}/join", join_room, name="api-join")
-    app.router.add_get("/healthz", healthz, name="healthz")
+def routes() -> list[Route]:
+    """Joining a call room."""
+    return [
+        Route(
+            "POST", "/api/rooms/{room_id}/join", join_room, name="api-join",
+            summary="Join a call room",
+            description=(
+                "A short-lived signed join token, ICE servers (TURN credentials included) and "
+                "the protocol version, for people invited to the room; 404 for anyone else."
+            ),
+            roles=ALL_ROLES, tag="calls",
+        ),
+    ]

@@ -15,13 +15,13 @@ from casebook import audit, cases, review_sessions
 from casebook.access import can_view_case
 from casebook.cases import Caller
 from casebook.models import CaseStatus, ReviewSession, RoomKind
-from web.api.cases import case_code
+from web.api.case_schemas import case_code
 from web.app.keys import NOTIFIER, SESSIONS
 from web.http.routes import (
     CLINICAL,
     CLINICAL_READERS,
     COORDINATORS,
-    ApiRoute,
+    Route,
     Text,
     caller,
     int_param,
@@ -298,10 +298,10 @@ async def mark_discussed(request: web.Request) -> web.StreamResponse:
 SESSION = r"/api/sessions/{session_id:\d+}"
 
 
-def routes() -> list[ApiRoute]:
+def routes() -> list[Route]:
     """The review sessions API."""
     return [
-        ApiRoute(
+        Route(
             "POST", "/api/sessions", create_session, name="api-sessions-create",
             summary="Plan a review session",
             description=(
@@ -310,19 +310,19 @@ def routes() -> list[ApiRoute]:
             ),
             roles=COORDINATORS, body=SessionIn, response=SessionOut, status=201, tag="sessions",
         ),
-        ApiRoute(
+        Route(
             "GET", "/api/sessions", list_sessions, name="api-sessions-list",
             summary="List review sessions",
             description="The sessions the caller chairs or is invited to (coordinators: all).",
             roles=CLINICAL_READERS, response=SessionListOut, tag="sessions",
         ),
-        ApiRoute(
+        Route(
             "GET", SESSION, get_session, name="api-session",
             summary="Get a review session",
             description="Its time, chair, invitees, ordered agenda, attendance and decisions.",
             roles=CLINICAL_READERS, response=SessionOut, tag="sessions",
         ),
-        ApiRoute(
+        Route(
             "PATCH", SESSION, edit_session, name="api-session-edit",
             summary="Change a review session",
             description=(
@@ -331,33 +331,33 @@ def routes() -> list[ApiRoute]:
             ),
             roles=CLINICAL, body=SessionEditIn, response=SessionOut, tag="sessions",
         ),
-        ApiRoute(
+        Route(
             "DELETE", SESSION, cancel_session, name="api-session-cancel",
             summary="Cancel a review session",
             description="Only with an empty agenda; its call room goes with it.",
             roles=COORDINATORS, status=204, tag="sessions",
         ),
-        ApiRoute(
+        Route(
             "POST", f"{SESSION}/agenda", schedule_case, name="api-session-schedule",
             summary="Schedule a case",
             description="Put an accepted case at the end of the agenda (`schedule`).",
             roles=COORDINATORS, body=ScheduleIn, response=SessionOut, status=201,
             tag="sessions",
         ),
-        ApiRoute(
+        Route(
             "PUT", f"{SESSION}/agenda", order_agenda, name="api-session-agenda-order",
             summary="Order the agenda",
             description="List every case of the agenda once, in the order to discuss them.",
             roles=CLINICAL, body=AgendaOrderIn, response=SessionOut, tag="sessions",
         ),
-        ApiRoute(
+        Route(
             "DELETE", SESSION + "/agenda/{code}", unschedule_case,
             name="api-session-unschedule",
             summary="Unschedule a case",
             description="Take the case off the agenda (`unschedule`): it waits to be scheduled.",
             roles=CLINICAL, response=SessionOut, tag="sessions",
         ),
-        ApiRoute(
+        Route(
             "POST", SESSION + "/agenda/{code}/discussed", mark_discussed,
             name="api-session-discussed",
             summary="Mark a case discussed",

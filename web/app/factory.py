@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -25,19 +26,23 @@ from casebook.lockout import LockoutPolicy
 from casebook.mailer import SmtpMailer
 from casebook.messages import Gettext
 from casebook.models import RETENTION_INFO_KEY, User
+from casebook.notifications import OutboxNotifier
 from casebook.outbox import Renderer, run_forever
 from casebook.passwords import PasswordPolicy, Passwords
+from casebook.storage import FileStore
 from signaling.scaleout import RedisScaleOut
 from signaling.server import build_socket_server
 from web.api import mount as casebook_api
-from web.api import rooms as api
+from web.api import rooms as rooms_api
 from web.app.keys import (
     AUTOCOMMIT_ENGINE,
     CALL_NAMESPACE,
     ENGINE,
+    FILE_STORE,
     I18N,
     LOCKOUT,
     LOGIN_THROTTLE,
+    NOTIFIER,
     PASSWORDS,
     SCALE_OUT,
     SESSIONS,
@@ -53,16 +58,16 @@ from web.calls.recording_files import recorder_files
 from web.http import health
 from web.http.auth import session_middleware
 from web.http.csrf import csrf_middleware
-from web.http.errors import StartupError, error_middleware
+from web.http.errors import HTTP_ERRORS, StartupError, error_middleware
 from web.http.headers import security_headers_middleware
 from web.http.ratelimit import LoginThrottle
 from web.http.refusals import refused_access_middleware
-from web.http.routes import register
+from web.http.routes import Route, register_routes
 from web.pages import account as account_pages
 from web.pages import admin as admin_pages
-from web.pages import mount as casebook_site
+from web.pages import mount as casebook_pages
 from web.pages import recordings as recordings_pages
-from web.pages import site as pages
+from web.pages import site as site_pages
 from web.pages.account import two_factor_gate
 from web.render.i18n import I18n
 
@@ -161,14 +166,12 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     sio.attach(app)
     app[CALL_NAMESPACE] = namespace
 
-    pages.add_routes(app)
-    api.add_routes(app)
-    health.add_routes(app)
-    guest_links.add_routes(app)
-    casebook_api.setup(app, settings)
-    casebook_site.add_routes(app)
-    recordings_pages.add_routes(app)
-    register(app, account_pages.routes() + admin_pages.routes())
+    app[FILE_STORE] = FileStore(settings.storage_dir, settings.max_attachment_mb * 1024 * 1024)
+    # The transactional outbox: services write who must hear of what in the same transaction as
+    # the change, and the mailer delivers from the `notifications` table.
+    app[NOTIFIER] = OutboxNotifier()
+    app[HTTP_ERRORS] = Counter()
+    register_routes(app, app_routes())
     # The more specific prefix first: it must win over /static/.
     app.router.add_static("/static/vendor/socket.io/", vendor_dir, name="socketio-client")
     app.router.add_static("/static/", STATIC_DIR, name="static")
@@ -197,6 +200,21 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app.on_startup.append(startup)
     app.on_cleanup.append(cleanup)
     return app
+
+
+def app_routes() -> list[Route]:
+    """The route table: every module's routes, in the order the router tries them."""
+    return [
+        *site_pages.routes(),
+        *rooms_api.routes(),
+        *health.routes(),
+        *guest_links.routes(),
+        *casebook_api.routes(),
+        *casebook_pages.routes(),
+        *recordings_pages.routes(),
+        *account_pages.routes(),
+        *admin_pages.routes(),
+    ]
 
 
 def mail_renderer(settings: Settings, i18n: I18n) -> Renderer:

@@ -34,7 +34,7 @@ from web.api.rooms import ice_config, room_kind
 from web.app.keys import CALL_NAMESPACE, I18N, SESSIONS, SETTINGS
 from web.http.auth import client_address, require_user
 from web.http.errors import NotFound, WebError
-from web.http.routes import ALL_ROLES, ApiRoute, json_reply, parse_body, register
+from web.http.routes import ALL_ROLES, Route, json_reply, page_route, parse_body
 from web.render.context import render, request_locale
 
 DEFAULT_MINUTES = 24 * 60
@@ -311,10 +311,10 @@ async def guest_join(request: web.Request) -> web.Response:
     )
 
 
-def routes() -> list[ApiRoute]:
-    """The guest-link API: creating links (guests' own routes are public, below)."""
+def routes() -> list[Route]:
+    """The guest-link API, and the guests' pages (public: the guest pass decides)."""
     return [
-        ApiRoute(
+        Route(
             "POST", "/api/rooms/{room_id}/guest-links", create_guest_link,
             name="api-guest-link-create",
             summary="Invite a guest lecturer",
@@ -326,7 +326,7 @@ def routes() -> list[ApiRoute]:
             roles=ALL_ROLES - {Role.ADMIN}, body=GuestLinkIn, response=GuestLinkOut,
             status=201, tag="calls",
         ),
-        ApiRoute(
+        Route(
             "POST", "/api/guest/{token}/join", guest_join, name="api-guest-join",
             summary="Join as a guest",
             description=(
@@ -336,12 +336,8 @@ def routes() -> list[ApiRoute]:
             ),
             roles=None, tag="calls",
         ),
+        page_route("GET", "/guest/{token}", guest_form, "guest", None),
+        page_route("POST", "/guest/{token}", guest_enter, None, None),
+        page_route("GET", "/guest/{token}/room", guest_room, "guest-room", None),
     ]
 
-
-def add_routes(app: web.Application) -> None:
-    """Register the guest-link API and the guests' pages."""
-    register(app, routes())
-    app.router.add_get("/guest/{token}", guest_form, name="guest")
-    app.router.add_post("/guest/{token}", guest_enter)
-    app.router.add_get("/guest/{token}/room", guest_room, name="guest-room")

@@ -1,4 +1,4 @@
-"""Readiness (`/readyz`) and metrics (`/metrics`); liveness (`/healthz`) stays in `web.api.rooms`.
+"""Liveness (`/healthz`), readiness (`/readyz`) and metrics (`/metrics`).
 
 `/readyz` answers 200 only when this process can do its work: the database answers a query and,
 when several processes share calls, Redis answers a ping. Otherwise 503 with the reason per
@@ -9,16 +9,14 @@ endpoint needs a session; nginx does not expose them outside (deploy/nginx.conf)
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from sqlalchemy import text
 
 from web.app.keys import ENGINE, SCALE_OUT
-from web.http.errors import HTTP_ERRORS
 from web.http.metrics import metrics
-from web.http.routes import ApiRoute, describe
+from web.http.routes import Route
 
 CHECK_TIMEOUT = 2.0
 
@@ -53,18 +51,27 @@ async def readyz(request: web.Request) -> web.Response:
     )
 
 
-def add_routes(app: web.Application) -> None:
-    """Register `/readyz` and `/metrics` (public, like `/healthz`: they hold no one's data)."""
-    app[HTTP_ERRORS] = Counter()
-    app.router.add_get("/readyz", readyz, name="readyz")
-    app.router.add_get("/metrics", metrics, name="metrics")
-    describe(app, ApiRoute(
-        "GET", "/readyz", readyz, name="readyz", summary="Readiness",
-        description="200 when the database (and Redis, if configured) answer; else 503 with "
-        "the reason per dependency.", roles=None, tag="meta",
-    ))
-    describe(app, ApiRoute(
-        "GET", "/metrics", metrics, name="metrics", summary="Metrics",
-        description="This process's gauges and counters in the Prometheus text format.",
-        roles=None, tag="meta",
-    ))
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process serves requests."""
+    return web.json_response({"status": "ok"})
+
+
+def routes() -> list[Route]:
+    """`/healthz`, `/readyz` and `/metrics`: public, they hold no one's data."""
+    return [
+        Route(
+            "GET", "/healthz", healthz, name="healthz",
+            summary="Liveness", description="The process serves requests.",
+            roles=None, tag="meta",
+        ),
+        Route(
+            "GET", "/readyz", readyz, name="readyz", summary="Readiness",
+            description="200 when the database (and Redis, if configured) answer; else 503 with "
+            "the reason per dependency.", roles=None, tag="meta",
+        ),
+        Route(
+            "GET", "/metrics", metrics, name="metrics", summary="Metrics",
+            description="This process's gauges and counters in the Prometheus text format.",
+            roles=None, tag="meta",
+        ),
+    ]

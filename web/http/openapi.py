@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the JSON API, generated from the router and the route declarations.
 
 Nothing here is written by hand per operation: every route of the app under `/api/` (and
-`/healthz`) must have an `ApiRoute` declaration (`web.http.routes`), whose pydantic models give the
+`/healthz`) must have an `Route` declaration (`web.http.routes`), whose pydantic models give the
 schemas. A route without one is listed with an empty description, which a test refuses.
 """
 
@@ -14,7 +14,14 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from web.http.errors import is_api
-from web.http.routes import MAX_ID, ApiRoute, declarations, openapi_path, path_params
+from web.http.routes import (
+    MAX_ID,
+    Route,
+    declarations,
+    openapi_path,
+    path_params,
+    route_key,
+)
 
 REF = "#/components/schemas/{model}"
 
@@ -60,6 +67,8 @@ def document(app: web.Application) -> dict[str, Any]:
     declared = declarations(app)
     models: set[type[BaseModel]] = {ErrorReply}
     for route in declared.values():
+        if route.page:
+            continue
         models.update(m for m in (route.body, route.response, route.query) if m is not None)
     ordered = sorted(models, key=lambda m: m.__name__)
     _, defs = models_json_schema(
@@ -67,7 +76,7 @@ def document(app: web.Application) -> dict[str, Any]:
     )
     paths: dict[str, dict[str, Any]] = {}
     for method, path, name in api_routes(app):
-        found = declared.get(name or "")
+        found = declared.get(route_key(method, path, name))
         # The declared path keeps the parameters' patterns (`{session_id:\d+}`).
         paths.setdefault(openapi_path(path), {})[method.lower()] = _operation(
             method, found.path if found else path, name, found
@@ -95,7 +104,7 @@ def document(app: web.Application) -> dict[str, Any]:
     }
 
 
-def _operation(method: str, path: str, name: str | None, route: ApiRoute | None) -> dict[str, Any]:
+def _operation(method: str, path: str, name: str | None, route: Route | None) -> dict[str, Any]:
     error = {"$ref": REF.format(model="ErrorReply")}
     operation: dict[str, Any] = {
         "operationId": name or f"{method.lower()}_{path}",
@@ -174,10 +183,10 @@ async def openapi_json(request: web.Request) -> web.Response:
     return web.json_response(document(request.app))
 
 
-def routes() -> list[ApiRoute]:
+def routes() -> list[Route]:
     """The document's own route."""
     return [
-        ApiRoute(
+        Route(
             "GET",
             "/api/openapi.json",
             openapi_json,

@@ -1,15 +1,12 @@
-"""Declared page routes of the casebook: like `web.http.routes.ApiRoute`, each says who may open it.
+"""What the casebook's page handlers share: rendering with the case labels, form fields parsed
+into the API's own pydantic models, times in the network's timezone.
 
-`register_pages(app, routes)` puts the same gate in front of every page as the API has (sign-in,
-then the declared roles), keeps the declarations for the authorization tests, and offers what
-page handlers share: the caller, form fields parsed into the API's own pydantic models, times in
-the network's timezone.
+The pages themselves are declared as `web.http.routes.Route`s (`page_route`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -19,10 +16,6 @@ from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
 
 from casebook.messages import DEFAULT_TIMEZONE
-from casebook.models import Role
-from web.http.auth import require_user
-from web.http.errors import WebError
-from web.http.short_reads import declare_short_read
 from web.render.case_labels import labels
 from web.render.context import render
 
@@ -30,57 +23,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
 
 NETWORK_TZ = ZoneInfo(DEFAULT_TIMEZONE)
-
-
-@dataclass(frozen=True)
-class PageRoute:
-    """One HTML page or form target, and the roles that may use it."""
-
-    method: str
-    path: str
-    handler: Handler
-    name: str
-    roles: frozenset[Role]
-    # A listing: its handler reads on the session lookup's connection (`web.http.short_reads`).
-    short_read: bool = False
-
-
-PAGE_ROUTES = web.AppKey("page_routes", dict)  # route name → PageRoute
-
-
-class PageRoleNotAllowed(WebError):
-    """The caller's role never uses this page (same code as the API's refusal)."""
-
-    def __init__(self) -> None:
-        super().__init__(403, "role_not_allowed", "your role may not use this page")
-
-
-def page_declarations(app: web.Application) -> dict[str, PageRoute]:
-    """Every declared page route of the app, by route name."""
-    if PAGE_ROUTES not in app:
-        app[PAGE_ROUTES] = {}
-    routes: dict[str, PageRoute] = app[PAGE_ROUTES]
-    return routes
-
-
-def register_pages(app: web.Application, routes: list[PageRoute]) -> None:
-    """Add the pages to the router behind their gates, and keep their declarations."""
-    for route in routes:
-        page_declarations(app)[route.name] = route
-        app.router.add_route(route.method, route.path, _gated(route), name=route.name)
-        if route.short_read:
-            declare_short_read(app, route.name)
-
-
-def _gated(route: PageRoute) -> Handler:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        user = require_user(request)
-        if Role(user.role) not in route.roles:
-            raise PageRoleNotAllowed()
-        return await route.handler(request)
-
-    handler.__doc__ = route.handler.__doc__
-    return handler
 
 
 async def render_page(

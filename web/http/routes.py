@@ -1,10 +1,11 @@
-"""Declared JSON API routes: each says who may call it and what it takes and returns.
+"""The route table: every route of the app is one `Route`, registered by `register_routes`.
 
-An `ApiRoute` is registered with `register(app, routes)`, which puts a gate in front of the
-handler (sign-in, then the declared roles: `403 role_not_allowed`) and keeps the declaration, so
-the OpenAPI document (`web.http.openapi`) and the authorization tests are generated from the same
-table the router serves. Routes registered elsewhere (`web.api.rooms`) are described with
-`describe`.
+A `Route` says who may use it (`roles`: sign-in, then the role, else `403 role_not_allowed`;
+None: the gate lets everyone through and the handler decides), and for the JSON API what it
+takes and returns. `register_routes(app, routes)`, called once by the app factory, puts the gate
+in front of each handler and keeps the declarations, so the OpenAPI document (`web.http.openapi`,
+which leaves out `page` routes) and the authorization tests are generated from the table the
+router serves.
 """
 
 from __future__ import annotations
@@ -38,16 +39,22 @@ MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
-class ApiRoute:
-    """One operation of the JSON API. `roles=None`: public (no sign-in needed)."""
+class Route:
+    """One route: an operation of the JSON API, or (`page=True`) an HTML page or form target.
+
+    `roles=None`: no gate (public, or the handler checks the caller itself). `name=None`: the
+    route is known by its method and path (`route_key`).
+    """
 
     method: str
     path: str
     handler: Handler
-    name: str
-    summary: str
-    description: str
-    roles: frozenset[Role] | None
+    name: str | None = None
+    roles: frozenset[Role] | None = None
+    page: bool = False
+    # What the OpenAPI document says of an API operation.
+    summary: str = ""
+    description: str = ""
     body: type[BaseModel] | None = None
     multipart: bool = False
     query: type[BaseModel] | None = None
@@ -59,45 +66,70 @@ class ApiRoute:
     # A listing: its handler reads on the session lookup's connection (`web.http.short_reads`).
     short_read: bool = False
 
+    @property
+    def key(self) -> str:
+        """How the table knows the route: its name, else its method and path."""
+        return route_key(self.method, self.path, self.name)
 
-API_ROUTES = web.AppKey("api_routes", dict)  # route name → ApiRoute
+
+def route_key(method: str, path: str, name: str | None) -> str:
+    """A route's name, or `"METHOD /path"` for an unnamed one."""
+    return name or f"{method} {path}"
+
+
+def page_route(
+    method: str,
+    path: str,
+    handler: Handler,
+    name: str | None,
+    roles: frozenset[Role] | None,
+    *,
+    short_read: bool = False,
+) -> Route:
+    """An HTML page or form target (left out of the OpenAPI document)."""
+    return Route(method, path, handler, name, roles, page=True, short_read=short_read)
+
+
+ROUTES = web.AppKey("routes", dict)  # route key → Route
 
 
 class RoleNotAllowed(WebError):
     """The caller's role may never use this operation (independent of any particular record)."""
 
-    def __init__(self) -> None:
-        super().__init__(403, "role_not_allowed", "your role may not use this operation")
+    def __init__(self, what: str = "operation") -> None:
+        super().__init__(403, "role_not_allowed", f"your role may not use this {what}")
 
 
-def declarations(app: web.Application) -> dict[str, ApiRoute]:
-    """Every declared route of the app, by route name."""
-    if API_ROUTES not in app:
-        app[API_ROUTES] = {}
-    routes: dict[str, ApiRoute] = app[API_ROUTES]
+def declarations(app: web.Application) -> dict[str, Route]:
+    """Every route of the app, by route key."""
+    if ROUTES not in app:
+        app[ROUTES] = {}
+    routes: dict[str, Route] = app[ROUTES]
     return routes
 
 
-def describe(app: web.Application, route: ApiRoute) -> None:
-    """Declare a route registered elsewhere (its handler is served as is)."""
-    declarations(app)[route.name] = route
-
-
-def register(app: web.Application, routes: list[ApiRoute]) -> None:
+def register_routes(app: web.Application, routes: list[Route]) -> None:
     """Add the routes to the router behind their gates, and keep their declarations."""
+    declared = declarations(app)
     for route in routes:
-        describe(app, route)
-        app.router.add_route(route.method, route.path, _gated(route), name=route.name)
+        if route.key in declared:
+            raise ValueError(f"route {route.key} is declared twice")
+        declared[route.key] = route
+        handler = _gated(route) if route.roles is not None else route.handler
+        app.router.add_route(route.method, route.path, handler, name=route.name)
         if route.short_read:
-            declare_short_read(app, route.name)
+            declare_short_read(app, route.key)
 
 
-def _gated(route: ApiRoute) -> Handler:
+def _gated(route: Route) -> Handler:
+    roles = route.roles
+    assert roles is not None
+    refusal = "page" if route.page else "operation"
+
     async def handler(request: web.Request) -> web.StreamResponse:
-        if route.roles is not None:
-            user = require_user(request)
-            if Role(user.role) not in route.roles:
-                raise RoleNotAllowed()
+        user = require_user(request)
+        if Role(user.role) not in roles:
+            raise RoleNotAllowed(refusal)
         return await route.handler(request)
 
     handler.__doc__ = route.handler.__doc__

@@ -1,7 +1,7 @@
 """A person's own account: sign-in steps after the password (lockout, second factor), their
 sessions, two-factor enrollment, accepting an invitation, and the export of their personal data.
 
-Every page is declared with `web.http.routes.ApiRoute` (roles, name), so the access tests are
+Every page is declared with `web.http.routes.Route` (roles, name), so the access tests are
 generated from the same table the router serves (`tests/web/pages/test_account_access.py`).
 """
 
@@ -43,7 +43,7 @@ from web.http.auth import (
 )
 from web.http.csrf import CSRF_COOKIE
 from web.http.errors import NotFound, WebError, is_api
-from web.http.routes import ALL_ROLES, ApiRoute
+from web.http.routes import ALL_ROLES, Route
 from web.render.context import render, wait_words
 
 if TYPE_CHECKING:
@@ -500,14 +500,14 @@ async def export_personal_data(request: web.Request) -> web.StreamResponse:
 
 def _page(
     method: str, path: str, handler: Any, name: str, summary: str, roles: Any = ALL_ROLES
-) -> ApiRoute:
-    return ApiRoute(
+) -> Route:
+    return Route(
         method, path, handler, name=name, summary=summary, description=summary, roles=roles,
-        tag="pages",
+        tag="pages", page=True,
     )
 
 
-def routes() -> list[ApiRoute]:
+def routes() -> list[Route]:
     """The account pages (HTML) and the personal data export (JSON)."""
     return [
         _page("GET", TWO_FACTOR_LOGIN, login_two_factor_form, "login-two-factor",
@@ -532,7 +532,7 @@ def routes() -> list[ApiRoute]:
               "Accept an invitation", roles=None),
         _page("POST", "/invitation/{token}", invitation_accept, "invitation-accept",
               "Choose a password", roles=None),
-        ApiRoute(
+        Route(
             "GET", "/api/me/export", export_personal_data, name="api-me-export",
             summary="Download my personal data",
             description=(

@@ -21,7 +21,7 @@ from casebook.models import AccountLockout, Center, CenterKind, Role, TwoFactor,
 from web.app.keys import CALL_NAMESPACE, NOTIFIER, PASSWORDS, SESSIONS
 from web.http.auth import client_address, require_user
 from web.http.errors import NotFound
-from web.http.routes import ADMINS, ApiRoute, int_param
+from web.http.routes import ADMINS, Route, int_param
 from web.render.context import render
 
 _USER_ID = re.compile(r"^[0-9a-f-]{36}$")
@@ -283,10 +283,10 @@ async def user_unlock(request: web.Request) -> web.StreamResponse:
 # ---------------------------------------------------------------- routes
 
 
-def _page(method: str, path: str, handler: Any, name: str, summary: str) -> ApiRoute:
-    return ApiRoute(
+def _page(method: str, path: str, handler: Any, name: str, summary: str) -> Route:
+    return Route(
         method, path, handler, name=name, summary=summary, description=summary, roles=ADMINS,
-        tag="pages",
+        tag="pages", page=True,
     )
 
 
@@ -294,7 +294,7 @@ _CENTER = "/admin/centers/{center_id:\\d+}"
 _USER = "/admin/users/{user_id}"
 
 
-def routes() -> list[ApiRoute]:
+def routes() -> list[Route]:
     """The administration pages."""
     return [
         _page("GET", "/admin/centers", centers_page, "admin-centers", "Centers"),

@@ -15,8 +15,8 @@ from casebook import audit
 from casebook.case_code import parse_case_code
 from casebook.models import User
 from web.app.keys import SESSIONS
-from web.http.page_routes import NETWORK_TZ, PageRoute, local_time, render_page
-from web.http.routes import ADMINS, caller
+from web.http.page_routes import NETWORK_TZ, local_time, render_page
+from web.http.routes import ADMINS, Route, caller, page_route
 
 PAGE_SIZE = 50
 # Action families offered in the filter (any exact action can be typed too).
@@ -115,6 +115,6 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-def routes() -> list[PageRoute]:
+def routes() -> list[Route]:
     """The audit page."""
-    return [PageRoute("GET", "/audit", audit_page, "page-audit", ADMINS)]
+    return [page_route("GET", "/audit", audit_page, "page-audit", ADMINS)]

@@ -14,25 +14,18 @@ from aiohttp import web
 from casebook import cases
 from casebook.cases import CaseView
 from casebook.errors import CasebookError
-from web.api.cases import CaseDraftIn, case_code
+from web.api.case_schemas import CaseDraftIn, case_code
 from web.app.keys import SESSIONS
 from web.http.page_routes import (
-    PageRoute,
     blank_to_none,
     form_fields,
     parse_form,
     render_page,
     text_fields,
 )
-from web.http.routes import CLINICAL, caller
-from web.pages.cases import (
-    CASE_FIELDS,
-    REFUSALS,
-    case_page,
-    finding_rows,
-    form_context,
-    refusal_of,
-)
+from web.http.routes import CLINICAL, Route, caller, page_route
+from web.pages.cases import CASE_FIELDS, case_page, form_context
+from web.pages.refusal_messages import REFUSALS, finding_rows, refusal_of
 
 
 def draft_values(view: CaseView) -> dict[str, str]:
@@ -95,9 +88,9 @@ async def save_edit(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/cases/{code}")
 
 
-def routes() -> list[PageRoute]:
+def routes() -> list[Route]:
     """The draft's edit page and its form target: clinical staff (the service checks the rest)."""
     return [
-        PageRoute("GET", "/cases/{code}/edit", edit_form, "page-case-edit", CLINICAL),
-        PageRoute("POST", "/cases/{code}/edit", save_edit, "page-case-save", CLINICAL),
+        page_route("GET", "/cases/{code}/edit", edit_form, "page-case-edit", CLINICAL),
+        page_route("POST", "/cases/{code}/edit", save_edit, "page-case-save", CLINICAL),
     ]

@@ -23,8 +23,8 @@ from casebook.retention import expires_at
 from web.api.recordings import LibraryIn, content_type, media_url, parse_library
 from web.app.keys import SESSIONS, SETTINGS
 from web.http.errors import WebError
-from web.http.page_routes import PageRoute, form_fields, local_time, register_pages
-from web.http.routes import caller
+from web.http.page_routes import form_fields, local_time
+from web.http.routes import Route, caller, page_route
 from web.render.context import gettext, render
 
 RECORDING_PATH = "/recordings/{recording_id:[A-Za-z0-9_-]+}"
@@ -161,22 +161,18 @@ async def withdraw_submit(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/recordings/{recording.id}")
 
 
-def routes() -> list[PageRoute]:
+def routes() -> list[Route]:
     """The library's pages and forms."""
     return [
-        PageRoute("GET", "/recordings", library_page, "recordings", READER_ROLES),
-        PageRoute("GET", RECORDING_PATH, playback_page, "recording", READER_ROLES),
-        PageRoute(
+        page_route("GET", "/recordings", library_page, "recordings", READER_ROLES),
+        page_route("GET", RECORDING_PATH, playback_page, "recording", READER_ROLES),
+        page_route(
             "POST", RECORDING_PATH + "/publish", publish_submit, "recording-publish",
             PUBLISHER_ROLES,
         ),
-        PageRoute(
+        page_route(
             "POST", RECORDING_PATH + "/withdraw", withdraw_submit, "recording-withdraw",
             PUBLISHER_ROLES,
         ),
     ]
 
-
-def add_routes(app: web.Application) -> None:
-    """Register the library's pages behind their role gates."""
-    register_pages(app, routes())

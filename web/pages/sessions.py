@@ -18,11 +18,10 @@ from casebook.cases import Caller
 from casebook.errors import CasebookError
 from casebook.models import Role, RoomKind, User
 from casebook.review_sessions import CHAIR_ROLES
-from web.api.cases import case_code
+from web.api.case_schemas import case_code
 from web.api.sessions import SessionEditIn, SessionIn, session_out
 from web.app.keys import NOTIFIER, SESSIONS
 from web.http.page_routes import (
-    PageRoute,
     form_fields,
     local_input,
     local_time,
@@ -31,8 +30,16 @@ from web.http.page_routes import (
     render_page,
     text_fields,
 )
-from web.http.routes import CLINICAL, CLINICAL_READERS, COORDINATORS, MAX_ID, caller
-from web.pages.cases import REFUSALS, refusal_of
+from web.http.routes import (
+    CLINICAL,
+    CLINICAL_READERS,
+    COORDINATORS,
+    MAX_ID,
+    Route,
+    caller,
+    page_route,
+)
+from web.pages.refusal_messages import REFUSALS, refusal_of
 
 SESSION_FIELDS = ["kind", "title", "starts_at", "duration_minutes", "chair_user_id", "decisions"]
 
@@ -308,21 +315,21 @@ async def agenda_step(request: web.Request) -> web.StreamResponse:
 SESSION_PAGE = r"/sessions/{session_id:\d+}"
 
 
-def routes() -> list[PageRoute]:
+def routes() -> list[Route]:
     """The review session pages."""
     return [
-        PageRoute("GET", "/sessions", session_list, "page-sessions", CLINICAL_READERS),
-        PageRoute("GET", "/sessions/new", new_session_form, "page-session-new", COORDINATORS),
-        PageRoute("POST", "/sessions/new", create_session, "page-session-create", COORDINATORS),
-        PageRoute("GET", SESSION_PAGE, show_session, "page-session", CLINICAL_READERS),
-        PageRoute("GET", f"{SESSION_PAGE}/edit", edit_session_form, "page-session-edit-form",
+        page_route("GET", "/sessions", session_list, "page-sessions", CLINICAL_READERS),
+        page_route("GET", "/sessions/new", new_session_form, "page-session-new", COORDINATORS),
+        page_route("POST", "/sessions/new", create_session, "page-session-create", COORDINATORS),
+        page_route("GET", SESSION_PAGE, show_session, "page-session", CLINICAL_READERS),
+        page_route("GET", f"{SESSION_PAGE}/edit", edit_session_form, "page-session-edit-form",
                   CLINICAL),
-        PageRoute("POST", f"{SESSION_PAGE}/edit", edit_session, "page-session-edit", CLINICAL),
-        PageRoute("POST", f"{SESSION_PAGE}/cancel", cancel_session, "page-session-cancel",
+        page_route("POST", f"{SESSION_PAGE}/edit", edit_session, "page-session-edit", CLINICAL),
+        page_route("POST", f"{SESSION_PAGE}/cancel", cancel_session, "page-session-cancel",
                   COORDINATORS),
-        PageRoute("POST", SESSION_PAGE + "/agenda/{code}/discussed", agenda_step,
+        page_route("POST", SESSION_PAGE + "/agenda/{code}/discussed", agenda_step,
                   "page-session-discussed", CLINICAL),
-        PageRoute("POST", SESSION_PAGE + "/agenda/{code}/unschedule", agenda_step,
+        page_route("POST", SESSION_PAGE + "/agenda/{code}/unschedule", agenda_step,
                   "page-session-unschedule", CLINICAL),
     ]
 

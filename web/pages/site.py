@@ -20,6 +20,7 @@ from web.http.auth import (
     require_user,
 )
 from web.http.errors import TooManyAttempts
+from web.http.routes import Route, page_route
 from web.pages import account as account_pages
 from web.render.context import LANG_COOKIE, render, request_locale, user_view
 from web.render.i18n import LOCALES
@@ -187,14 +188,16 @@ async def favicon(request: web.Request) -> web.StreamResponse:
     raise web.HTTPMovedPermanently("/static/favicon.svg")
 
 
-def add_routes(app: web.Application) -> None:
-    """Register the pages."""
-    app.router.add_get("/", home, name="home")
-    app.router.add_get("/login", login_form, name="login")
-    app.router.add_post("/login", login_submit)
-    app.router.add_post("/logout", logout, name="logout")
-    app.router.add_post("/lang", switch_language, name="lang")
-    app.router.add_get(DASHBOARD, dashboard, name="dashboard")
-    app.router.add_get("/rooms/{room_id}", room_page, name="room")
-    app.router.add_get("/favicon.ico", favicon, name="favicon")
-    app.router.add_get(PRIVACY, privacy_notice, name="privacy")
+def routes() -> list[Route]:
+    """The site's pages: no gate, each handler decides who may see it."""
+    return [
+        page_route("GET", "/", home, "home", None),
+        page_route("GET", "/login", login_form, "login", None),
+        page_route("POST", "/login", login_submit, None, None),
+        page_route("POST", "/logout", logout, "logout", None),
+        page_route("POST", "/lang", switch_language, "lang", None),
+        page_route("GET", DASHBOARD, dashboard, "dashboard", None),
+        page_route("GET", "/rooms/{room_id}", room_page, "room", None),
+        page_route("GET", "/favicon.ico", favicon, "favicon", None),
+        page_route("GET", PRIVACY, privacy_notice, "privacy", None),
+    ]

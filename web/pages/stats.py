@@ -20,8 +20,8 @@ from casebook.stats import Stats, network_stats
 from casebook.triage import Urgency
 from web.app.keys import SESSIONS, SETTINGS
 from web.app.service_targets import service_targets
-from web.http.page_routes import NETWORK_TZ, PageRoute, render_page
-from web.http.routes import caller
+from web.http.page_routes import NETWORK_TZ, render_page
+from web.http.routes import Route, caller, page_route
 from web.render.case_labels import URGENCY
 from web.render.context import gettext
 from web.render.svg_charts import Series, bar_chart, column_chart
@@ -198,9 +198,9 @@ async def stats_csv(request: web.Request) -> web.StreamResponse:
     )
 
 
-def routes() -> list[PageRoute]:
+def routes() -> list[Route]:
     """The dashboard pages."""
     return [
-        PageRoute("GET", "/stats", stats_page, "page-stats", STATS_ROLES),
-        PageRoute("GET", "/stats.csv", stats_csv, "page-stats-csv", STATS_ROLES),
+        page_route("GET", "/stats", stats_page, "page-stats", STATS_ROLES),
+        page_route("GET", "/stats.csv", stats_csv, "page-stats-csv", STATS_ROLES),
     ]

@@ -1,6 +1,6 @@
 """Every route of the app, for every demo role: who gets through, from a table written here.
 
-The table is the intent; each route's declaration (`web.http.routes.ApiRoute.roles`) must match it,
+The table is the intent; each route's declaration (`web.http.routes.Route.roles`) must match it,
 and the running app must behave accordingly. A route missing from the table fails, so a new
 route cannot escape review. Then: people of another center get 404 on every route that names a
 case (or a session they do not take part in), so a case's existence does not leak.
@@ -86,7 +86,7 @@ OUTSIDE_API = {
 # Account and administration pages: their own generated test (test_account_access.py).
 OUTSIDE_API |= set(PAGE_ACCESS)
 # Casebook pages: their own generated test (test_casebook_pages.py, 404s included).
-OUTSIDE_API |= {route.name for route in casebook_site.page_routes()}
+OUTSIDE_API |= {route.key for route in casebook_site.routes()}
 ROLE_USERS = {
     R.ADMIN: demo.ADMIN,
     R.COORDINATOR: demo.COORDINATOR,
@@ -126,7 +126,7 @@ async def test_every_route_is_in_the_table_and_declares_the_tables_roles(
         if key in OUTSIDE_API:
             continue
         assert key in EXPECTED, f"{method} {path} ({key}) is missing from the access table"
-        assert key in declared, f"{method} {path} has no ApiRoute declaration"
+        assert key in declared, f"{method} {path} has no Route declaration"
         assert declared[key].roles == EXPECTED[key], f"{key} declares other roles than the table"
     stale = set(EXPECTED) - {key for *_, key in _routes(web_client)}
     assert not stale, f"the table lists routes the app no longer has: {sorted(stale)}"

@@ -32,7 +32,6 @@ from tests.web.api_helpers import (
     user_id,
 )
 from web.app.keys import SESSIONS
-from web.http.page_routes import page_declarations
 from web.http.routes import declarations, path_params
 
 Client = TestClient[Any, Any]
@@ -83,7 +82,7 @@ class IdRoute:
 
 def identifier_routes(client: Client) -> list[IdRoute]:
     """Every route of the app whose path takes an identifier (static files aside)."""
-    api, pages = declarations(client.app), page_declarations(client.app)
+    declarations_by_key = declarations(client.app)
     found = []
     for route in client.app.router.routes():
         if route.method == "HEAD" or route.resource is None:
@@ -94,7 +93,7 @@ def identifier_routes(client: Client) -> list[IdRoute]:
         if not params or path.startswith("/socket.io/"):
             continue
         key = route.name or f"{route.method} {path}"
-        declared = api.get(key) or pages.get(key)
+        declared = declarations_by_key.get(key)
         roles = declared.roles if declared is not None else None
         found.append(IdRoute(route.method, path, key, params, roles, path.startswith("/api/")))
     return found

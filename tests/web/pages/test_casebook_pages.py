@@ -247,10 +247,10 @@ async def test_outsiders_get_404_on_case_pages_and_the_refusal_is_audited(
 async def test_every_page_lets_exactly_its_roles_through(
     web_client: Client, login_as: Login
 ) -> None:
-    from web.http.page_routes import page_declarations
-    from web.pages.mount import page_routes
+    from web.http.routes import declarations
+    from web.pages.mount import routes as page_routes
 
-    declared = {r.name: page_declarations(web_client.app)[r.name] for r in page_routes()}
+    declared = {r.name: declarations(web_client.app)[r.key] for r in page_routes()}
     assert len(declared) >= 25
     users = {
         "admin": demo.ADMIN, "coordinator": demo.COORDINATOR,
@@ -458,7 +458,7 @@ async def test_people_of_other_centers_get_404_on_every_page_naming_a_case_or_se
     web_client: Client, login_as: Login
 ) -> None:
     from tests.web.api_helpers import DRAFT, SCHEDULED
-    from web.pages.mount import page_routes
+    from web.pages.mount import routes as page_routes
 
     draft = await demo_case(web_client, DRAFT)  # HGR No. 20's draft
     scheduled = await demo_case(web_client, SCHEDULED)  # on the board; the trainee is not

@@ -1,0 +1,257 @@
+"""The steps people take on a case page: submitting, withdrawing and closing, answering,
+triage (requesting information, accepting, rejecting, scheduling), opinions, the chair's
+recommendation form, and attaching files.
+
+Each step calls the same `casebook` service as the JSON API; a refused step re-renders the case
+page with a translated reason (`web.pages.refusal_messages`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+from multidict import MultiDictProxy
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casebook import attachments, cases, opinions, review_sessions
+from casebook.cases import Caller, CaseView
+from casebook.errors import CasebookError
+from casebook.models import Role
+from casebook.storage import FileTooLarge
+from casebook.workflow import CaseAction
+from web.api.case_schemas import (
+    AcceptIn,
+    AnswerIn,
+    OpinionIn,
+    QuestionIn,
+    RecommendationIn,
+    RejectIn,
+    case_code,
+)
+from web.app.keys import FILE_STORE, NOTIFIER, SESSIONS
+from web.http.csrf import CSRF_HEADER
+from web.http.page_routes import blank_to_none, form_fields, parse_form, text_fields
+from web.http.routes import CLINICAL, COORDINATORS, Route, caller, page_route
+from web.pages.cases import CASE_PAGE, case_page
+from web.pages.refusal_messages import findings_of, refusal_of
+
+# ---------------------------------------------------------------- steps
+
+Step = Callable[[AsyncSession, Caller, CaseView, MultiDictProxy[Any]], Awaitable[str | None]]
+
+
+class InvalidForm(CasebookError):
+    """The step's form does not fit its model."""
+
+    def __init__(self) -> None:
+        super().__init__("invalid_form", "check the form")
+
+
+async def _run_step(request: web.Request, step: Step) -> web.StreamResponse:
+    """Take a step on the case; afterwards go to where it says (or back to the case)."""
+    who = caller(request)
+    code = case_code(request)
+    form = await form_fields(request)
+    try:
+        async with request.app[SESSIONS]() as db:
+            view = await cases.find_visible(db, who, code)
+            async with cases.keeping_refusal_audit(db):
+                target = await step(db, who, view, form)
+            await db.commit()
+    except CasebookError as error:
+        if error.code == "not_found":
+            raise
+        message, status = refusal_of(error)
+        return await case_page(request, error=message, status=status, findings=findings_of(error))
+    raise web.HTTPSeeOther(target or f"/cases/{code}")
+
+
+def _parsed(model: Any, form: MultiDictProxy[Any], names: list[str], *optional: str) -> Any:
+    data: dict[str, Any] = blank_to_none(text_fields(form, names), *optional)
+    body, _fields = parse_form(model, data)
+    if body is None:
+        raise InvalidForm()
+    return body
+
+
+def _handler(build: Callable[[web.Request], Step]) -> Any:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await _run_step(request, build(request))
+
+    return handler
+
+
+def _submit_like(action: CaseAction) -> Any:
+    def build(request: web.Request) -> Step:
+        notifier = request.app[NOTIFIER]
+
+        async def step(
+            db: AsyncSession, who: Caller, view: CaseView, form: MultiDictProxy[Any]
+        ) -> str | None:
+            if action is CaseAction.SUBMIT:
+                await cases.submit(db, who, view, notifier)
+            elif action is CaseAction.WITHDRAW:
+                await cases.withdraw(db, who, view, notifier)
+            else:
+                await cases.close(db, who, view, notifier)
+            return None
+
+        return step
+
+    return _handler(build)
+
+
+def _with_form(request: web.Request) -> Step:
+    """The steps that take a form, chosen by the route's last path segment."""
+    notifier = request.app[NOTIFIER]
+    kind = request.match_info.route.name or ""
+
+    async def step(
+        db: AsyncSession, who: Caller, view: CaseView, form: MultiDictProxy[Any]
+    ) -> str | None:
+        if kind == "page-case-answer":
+            answer = _parsed(AnswerIn, form, ["answer"])
+            await cases.answer_information(db, who, view, answer.answer, notifier)
+        elif kind == "page-case-request-information":
+            question = _parsed(QuestionIn, form, ["question"])
+            await cases.request_information(db, who, view, question.question, notifier)
+        elif kind == "page-case-accept":
+            accept = _parsed(AcceptIn, form, ["urgency", "specialty", "note"], "note")
+            await cases.accept(
+                db, who, view, urgency=accept.urgency, specialty=accept.specialty,
+                note=accept.note, notifier=notifier,
+            )
+        elif kind == "page-case-reject":
+            reject = _parsed(RejectIn, form, ["note"])
+            await cases.reject(db, who, view, reject.note, notifier)
+        elif kind == "page-case-opinion":
+            opinion = _parsed(OpinionIn, form, ["body"])
+            await opinions.add_opinion(db, who, view, opinion.body)
+        elif kind == "page-case-recommendation":
+            data: dict[str, Any] = text_fields(
+                form, ["diagnostic_criteria", "suggested_studies", "treatment_suggestions"]
+            )
+            data["signatories"] = [
+                v for v in form.getall("signatories", []) if isinstance(v, str)
+            ]
+            body, _fields = parse_form(RecommendationIn, data)
+            if body is None:
+                raise InvalidForm()
+            await opinions.issue(
+                db, who, view,
+                diagnostic_criteria=body.diagnostic_criteria,
+                suggested_studies=body.suggested_studies,
+                treatment_suggestions=body.treatment_suggestions,
+                signatory_ids=body.signatories,
+                notifier=notifier,
+            )
+        elif kind == "page-case-schedule":
+            raw = form.get("session")
+            if not isinstance(raw, str) or not raw.isdigit() or not 1 <= int(raw) < 2**31:
+                raise InvalidForm()
+            session = await review_sessions.find_visible(db, who, int(raw))
+            await review_sessions.schedule(db, who, session, view, notifier)
+            back = form.get("next")
+            return "/queue" if back == "queue" else None
+        else:  # pragma: no cover - only the routes registered below
+            raise AssertionError(kind)
+        return None
+
+    return step
+
+
+# ---------------------------------------------------------------- attachments
+
+
+async def upload_attachment(request: web.Request) -> web.StreamResponse:
+    """Attach a file. With the page's script the body streams (any allowed size); a plain form
+    post is read whole first by the CSRF check, so without the script files are capped at the
+    request limit."""
+    who = caller(request)
+    code = case_code(request)
+    store = request.app[FILE_STORE]
+    try:
+        async with request.app[SESSIONS]() as db:
+            view = await cases.find_visible(db, who, code)
+            attachments.require_upload(who, view)
+            if request.content_length is not None and request.content_length > (
+                store.max_bytes + 64 * 1024
+            ):
+                raise FileTooLarge(store.max_bytes)
+            filename, chunks = await _upload_source(request)
+            async with cases.keeping_refusal_audit(db):
+                await attachments.upload(db, who, view, store, filename, chunks)
+            await db.commit()
+    except CasebookError as error:
+        if error.code == "not_found":
+            raise
+        message, status = refusal_of(error)
+        return await case_page(request, error=message, status=status, findings=findings_of(error))
+    raise web.HTTPSeeOther(f"/cases/{code}")
+
+
+class NoFile(CasebookError):
+    """The form came without a file."""
+
+    def __init__(self) -> None:
+        super().__init__("no_file", "no file in the form")
+
+
+async def _upload_source(request: web.Request) -> tuple[str | None, AsyncIterator[bytes]]:
+    if not request.content_type.startswith("multipart/"):
+        raise NoFile()
+    if request.headers.get(CSRF_HEADER) is None:
+        # The CSRF check has parsed the form already (the token travels in a field).
+        field = (await request.post()).get("file")
+        if not isinstance(field, web.FileField):
+            raise NoFile()
+        return field.filename, _file_chunks(field)
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if isinstance(part, BodyPartReader) and part.name == "file":
+                return part.filename, _part_chunks(part)
+            if isinstance(part, BodyPartReader):
+                await part.release()
+    except (ValueError, AssertionError):
+        raise NoFile() from None
+    raise NoFile()
+
+
+async def _file_chunks(field: web.FileField) -> AsyncIterator[bytes]:
+    while chunk := field.file.read(64 * 1024):
+        yield chunk
+
+
+async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
+    while chunk := await part.read_chunk(64 * 1024):
+        yield chunk
+
+
+
+def routes() -> list[Route]:
+    """The steps taken from a case page."""
+    form_step = _handler(_with_form)
+    return [
+        page_route("POST", f"{CASE_PAGE}/submit", _submit_like(CaseAction.SUBMIT),
+                  "page-case-submit", CLINICAL),
+        page_route("POST", f"{CASE_PAGE}/withdraw", _submit_like(CaseAction.WITHDRAW),
+                  "page-case-withdraw", CLINICAL),
+        page_route("POST", f"{CASE_PAGE}/close", _submit_like(CaseAction.CLOSE),
+                  "page-case-close", CLINICAL),
+        page_route("POST", f"{CASE_PAGE}/answer", form_step, "page-case-answer", CLINICAL),
+        page_route("POST", f"{CASE_PAGE}/request-information", form_step,
+                  "page-case-request-information", COORDINATORS),
+        page_route("POST", f"{CASE_PAGE}/accept", form_step, "page-case-accept", COORDINATORS),
+        page_route("POST", f"{CASE_PAGE}/reject", form_step, "page-case-reject", COORDINATORS),
+        page_route("POST", f"{CASE_PAGE}/schedule", form_step, "page-case-schedule",
+                  COORDINATORS),
+        page_route("POST", f"{CASE_PAGE}/opinions", form_step, "page-case-opinion",
+                  frozenset({Role.COORDINATOR, Role.SPECIALIST, Role.LECTURER})),
+        page_route("POST", f"{CASE_PAGE}/recommendation", form_step, "page-case-recommendation",
+                  CLINICAL),
+        page_route("POST", f"{CASE_PAGE}/attachments", upload_attachment,
+                  "page-case-attachments", CLINICAL),
+    ]
