@@ -193,6 +193,13 @@ def not_cancelled() -> Any:
     return ~exists().where(SessionCancellation.session_id == ReviewSession.id)
 
 
+async def session_of_room(db: AsyncSession, room_id: str) -> ReviewSession | None:
+    """The (not cancelled) review session whose call room is `room_id`, if any."""
+    return await db.scalar(
+        select(ReviewSession).where(ReviewSession.room_id == room_id, not_cancelled())
+    )
+
+
 def taking_part(user_id: Any) -> Any:
     """A SQL condition true for the sessions `user_id` (a value or a bound parameter) chairs or
     is invited to."""

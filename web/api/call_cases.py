@@ -15,11 +15,8 @@ posts to (which check and audit as always) and the consultants who may co-sign.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import attachments, cases, opinions, review_sessions
@@ -88,26 +85,9 @@ class PanelCaseOut(BaseModel):
     recommendation: PanelRecommendationOut | None = None
 
 
-async def room_session(db: AsyncSession, room_id: str) -> ReviewSession | None:
-    """The (not cancelled) review session whose call room is `room_id`, if any."""
-    query = select(ReviewSession).where(
-        ReviewSession.room_id == room_id, review_sessions.not_cancelled()
-    )
-    return await db.scalar(query)
-
-
-async def panel_config(request: web.Request, room_id: str) -> dict[str, Any] | None:
-    """What the room page needs to show the case panel; None for rooms without a session."""
-    async with request.app[SESSIONS]() as db:
-        session = await room_session(db, room_id)
-    if session is None:
-        return None
-    return {"agenda_url": ROOM_AGENDA.format(room_id=room_id), "session_id": session.id}
-
-
 async def _session_for(db: AsyncSession, who: Caller, room_id: str) -> ReviewSession:
     """The room's session, for someone who takes part in it (404 otherwise)."""
-    session = await room_session(db, room_id)
+    session = await review_sessions.session_of_room(db, room_id)
     if session is None:
         raise NotFound("this room belongs to no review session")
     # Audited `session.read`; refuses (404) anyone the session does not include.
@@ -231,4 +211,4 @@ def routes() -> list[Route]:
     ]
 
 
-__all__ = ["panel_config", "room_session", "routes"]
+__all__ = ["routes"]

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from casebook import attachments, cases
 from casebook.filetypes import MEDIA_TYPES
 from casebook.models import AttachmentKind
-from casebook.storage import FileTooLarge
 from web.api.case_schemas import AttachmentOut, attachment_out, case_code
 from web.api.cases import CASE
-from web.app.keys import FILE_STORE, SESSIONS
+from web.app.keys import FILE_STORE
 from web.http.errors import WebError
-from web.http.routes import CLINICAL, CLINICAL_READERS, Route, caller, int_param, json_reply
+from web.http.routes import (
+    CLINICAL,
+    CLINICAL_READERS,
+    Route,
+    caller,
+    int_param,
+    json_reply,
+    transaction,
+)
+from web.http.uploads import refuse_oversized, uploaded_file
 
 
 async def upload_attachment(request: web.Request) -> web.StreamResponse:
@@ -22,41 +28,17 @@ async def upload_attachment(request: web.Request) -> web.StreamResponse:
     who = caller(request)
     code = case_code(request)
     store = request.app[FILE_STORE]
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         view = await cases.find_visible(db, who, code)
         attachments.require_upload(who, view)
-        if request.content_length is not None and request.content_length > store.max_bytes + (
-            64 * 1024
-        ):
-            raise FileTooLarge(store.max_bytes)
-        part = await _file_part(request)
+        refuse_oversized(request, store)
+        upload = await uploaded_file(request)
         async with cases.keeping_refusal_audit(db):
             attachment = await attachments.upload(
-                db, who, view, store, part.filename, _chunks(part)
+                db, who, view, store, upload.filename, upload.chunks
             )
         reply = attachment_out(view.case, attachment)
-        await db.commit()
     return json_reply(reply, status=201)
-
-
-async def _file_part(request: web.Request) -> BodyPartReader:
-    if not request.content_type.startswith("multipart/"):
-        raise WebError(400, "invalid_request", "send the file as multipart/form-data field `file`")
-    try:
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if isinstance(part, BodyPartReader) and part.name == "file":
-                return part
-            if isinstance(part, BodyPartReader):
-                await part.release()
-    except (ValueError, AssertionError) as error:
-        raise WebError(400, "invalid_request", f"malformed multipart body: {error}") from None
-    raise WebError(400, "invalid_request", "no multipart field named `file`")
-
-
-async def _chunks(part: BodyPartReader) -> Any:
-    while chunk := await part.read_chunk(64 * 1024):
-        yield chunk
 
 
 async def download_attachment(request: web.Request) -> web.StreamResponse:
@@ -65,7 +47,7 @@ async def download_attachment(request: web.Request) -> web.StreamResponse:
     code = case_code(request)
     attachment_id = int_param(request, "attachment_id")
     store = request.app[FILE_STORE]
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         view = await cases.find_visible(db, who, code)
         try:
             attachment, path = await attachments.open_for_download(
@@ -73,7 +55,6 @@ async def download_attachment(request: web.Request) -> web.StreamResponse:
             )
         except FileNotFoundError:
             raise WebError(410, "file_missing", "the stored file is missing") from None
-        await db.commit()
     return web.FileResponse(
         path,
         headers={

@@ -32,7 +32,7 @@ from web.api.case_schemas import (
     case_out,
     summary_of,
 )
-from web.app.keys import NOTIFIER, SESSIONS, SETTINGS
+from web.app.keys import NOTIFIER, SETTINGS
 from web.app.service_targets import service_targets
 from web.http.routes import (
     CLINICAL,
@@ -43,6 +43,7 @@ from web.http.routes import (
     json_reply,
     parse_body,
     parse_query,
+    transaction,
 )
 from web.http.short_reads import read_connection
 
@@ -60,11 +61,10 @@ async def create_case(request: web.Request) -> web.StreamResponse:
     """Create a draft case of the caller's center."""
     who = caller(request)
     body = await parse_body(request, CaseDraftIn)
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         case = await cases.create_draft(db, who, body.model_dump())
         code = case.code
         reply = await _reload(db, who, code)
-        await db.commit()
     return json_reply(reply, status=201)
 
 
@@ -101,10 +101,9 @@ async def get_case(request: web.Request) -> web.StreamResponse:
     """One case by its public code."""
     who = caller(request)
     code = case_code(request)
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         view = await cases.read(db, who, code)
         reply = await case_out(db, who, view)
-        await db.commit()
     return json_reply(reply)
 
 
@@ -112,13 +111,12 @@ async def edit_case(request: web.Request) -> web.StreamResponse:
     """Change a draft."""
     who = caller(request)
     code = case_code(request)
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         view = await cases.find_visible(db, who, code)
         body = await parse_body(request, CaseEditIn)
         changes = body.model_dump(exclude_unset=True, exclude_none=True)
         await cases.edit_draft(db, who, view, changes)
         reply = await _reload(db, who, code)
-        await db.commit()
     return json_reply(reply)
 
 
@@ -129,7 +127,7 @@ def _transition(
         who = caller(request)
         code = case_code(request)
         notifier = request.app[NOTIFIER]
-        async with request.app[SESSIONS]() as db:
+        async with transaction(request) as db:
             view = await cases.find_visible(db, who, code)
             body: Any = await parse_body(request, model) if model is not None else None
             if action is CaseAction.SUBMIT:
@@ -154,7 +152,6 @@ def _transition(
                 raise AssertionError(action)
             await db.flush()
             reply = await _reload(db, who, code)
-            await db.commit()
         return json_reply(reply)
 
     handler.__doc__ = f"Take the `{action.value}` step of the workflow."

@@ -16,16 +16,24 @@ from web.api.case_schemas import (
     recommendation_out,
 )
 from web.api.cases import CASE
-from web.app.keys import NOTIFIER, SESSIONS
+from web.app.keys import NOTIFIER
 from web.http.auth import require_user
-from web.http.routes import CLINICAL, CLINICAL_READERS, Route, caller, json_reply, parse_body
+from web.http.routes import (
+    CLINICAL,
+    CLINICAL_READERS,
+    Route,
+    caller,
+    json_reply,
+    parse_body,
+    transaction,
+)
 
 
 async def add_opinion(request: web.Request) -> web.StreamResponse:
     """Add a consultant's opinion."""
     who = caller(request)
     code = case_code(request)
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         view = await cases.find_visible(db, who, code)
         body = await parse_body(request, OpinionIn)
         opinion = await opinions.add_opinion(db, who, view, body.body)
@@ -35,7 +43,6 @@ async def add_opinion(request: web.Request) -> web.StreamResponse:
             body=opinion.body,
             created_at=opinion.created_at,
         )
-        await db.commit()
     return json_reply(reply, status=201)
 
 
@@ -43,7 +50,7 @@ async def issue_recommendation(request: web.Request) -> web.StreamResponse:
     """Issue the nota de interconsulta (the chair of the discussing session)."""
     who = caller(request)
     code = case_code(request)
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         view = await cases.find_visible(db, who, code)
         body = await parse_body(request, RecommendationIn)
         await opinions.issue(
@@ -59,7 +66,6 @@ async def issue_recommendation(request: web.Request) -> web.StreamResponse:
         found = await opinions.recommendation_of(db, view.case.id)
         assert found is not None
         reply = recommendation_out(view.case, *found)
-        await db.commit()
     return json_reply(reply, status=201)
 
 
@@ -67,11 +73,10 @@ async def get_recommendation(request: web.Request) -> web.StreamResponse:
     """The case's recommendation (audited)."""
     who = caller(request)
     code = case_code(request)
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         view = await cases.find_visible(db, who, code)
         recommendation, signers = await opinions.read(db, who, view)
         reply = recommendation_out(view.case, recommendation, signers)
-        await db.commit()
     return json_reply(reply)
 
 

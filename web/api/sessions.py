@@ -16,7 +16,7 @@ from casebook.access import can_view_case
 from casebook.cases import Caller
 from casebook.models import CaseStatus, ReviewSession, RoomKind
 from web.api.case_schemas import case_code
-from web.app.keys import NOTIFIER, SESSIONS
+from web.app.keys import NOTIFIER
 from web.http.routes import (
     CLINICAL,
     CLINICAL_READERS,
@@ -27,6 +27,7 @@ from web.http.routes import (
     int_param,
     json_reply,
     parse_body,
+    transaction,
 )
 
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -162,7 +163,7 @@ async def create_session(request: web.Request) -> web.StreamResponse:
     """Plan a review session and its call room."""
     who = caller(request)
     body = await parse_body(request, SessionIn)
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         session = await review_sessions.create(
             db,
             who,
@@ -175,14 +176,13 @@ async def create_session(request: web.Request) -> web.StreamResponse:
             notifier=request.app[NOTIFIER],
         )
         reply = await session_out(db, who, session)
-        await db.commit()
     return json_reply(reply, status=201)
 
 
 async def list_sessions(request: web.Request) -> web.StreamResponse:
     """The sessions the caller takes part in."""
     who = caller(request)
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         found = await review_sessions.visible_sessions(db, who)
         reply = SessionListOut(sessions=[await session_out(db, who, s) for s in found])
         # Agendas name cases and diagnoses: listing them is a read like any other.
@@ -194,7 +194,6 @@ async def list_sessions(request: web.Request) -> web.StreamResponse:
             ip=who.ip,
             detail={"sessions": [s.id for s in found]},
         )
-        await db.commit()
     return json_reply(reply)
 
 
@@ -202,10 +201,9 @@ async def get_session(request: web.Request) -> web.StreamResponse:
     """One session, with agenda, invitees and attendance."""
     who = caller(request)
     session_id = int_param(request, "session_id")
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         session = await review_sessions.read(db, who, session_id)
         reply = await session_out(db, who, session)
-        await db.commit()
     return json_reply(reply)
 
 
@@ -213,14 +211,13 @@ async def edit_session(request: web.Request) -> web.StreamResponse:
     """Change a session (coordinators, or its chair)."""
     who = caller(request)
     session_id = int_param(request, "session_id")
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         session = await review_sessions.find_visible(db, who, session_id)
         body = await parse_body(request, SessionEditIn)
         await review_sessions.update_session(
             db, who, session, body.model_dump(exclude_none=True), request.app[NOTIFIER]
         )
         reply = await session_out(db, who, session)
-        await db.commit()
     return json_reply(reply)
 
 
@@ -228,10 +225,9 @@ async def cancel_session(request: web.Request) -> web.StreamResponse:
     """Cancel a session whose agenda is empty, with its call room."""
     who = caller(request)
     session_id = int_param(request, "session_id")
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         session = await review_sessions.find_visible(db, who, session_id)
         await review_sessions.cancel(db, who, session, request.app[NOTIFIER])
-        await db.commit()
     return web.Response(status=204)
 
 
@@ -239,13 +235,12 @@ async def schedule_case(request: web.Request) -> web.StreamResponse:
     """Put an accepted case at the end of the agenda."""
     who = caller(request)
     session_id = int_param(request, "session_id")
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         session = await review_sessions.find_visible(db, who, session_id)
         body = await parse_body(request, ScheduleIn)
         view = await cases.find_visible(db, who, body.case)
         await review_sessions.schedule(db, who, session, view, request.app[NOTIFIER])
         reply = await session_out(db, who, session)
-        await db.commit()
     return json_reply(reply, status=201)
 
 
@@ -253,12 +248,11 @@ async def order_agenda(request: web.Request) -> web.StreamResponse:
     """Reorder the agenda."""
     who = caller(request)
     session_id = int_param(request, "session_id")
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         session = await review_sessions.find_visible(db, who, session_id)
         body = await parse_body(request, AgendaOrderIn)
         await review_sessions.reorder(db, who, session, body.cases)
         reply = await session_out(db, who, session)
-        await db.commit()
     return json_reply(reply)
 
 
@@ -276,22 +270,20 @@ async def _agenda_case(
 async def unschedule_case(request: web.Request) -> web.StreamResponse:
     """Take a case off the agenda (it waits to be scheduled again)."""
     who = caller(request)
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         session, view = await _agenda_case(request, db, who)
         await review_sessions.unschedule(db, who, view, request.app[NOTIFIER])
         reply = await session_out(db, who, session)
-        await db.commit()
     return json_reply(reply)
 
 
 async def mark_discussed(request: web.Request) -> web.StreamResponse:
     """Record that the session discussed the case."""
     who = caller(request)
-    async with request.app[SESSIONS]() as db:
+    async with transaction(request) as db:
         session, view = await _agenda_case(request, db, who)
         await review_sessions.mark_discussed(db, who, view, request.app[NOTIFIER])
         reply = await session_out(db, who, session)
-        await db.commit()
     return json_reply(reply)
 
 

@@ -11,16 +11,19 @@ router serves.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook.cases import Caller
 from casebook.models import Role
 from casebook.workflow import CLINICAL_ROLES
+from web.app.keys import SESSIONS
 from web.http.auth import client_address, require_user
 from web.http.errors import WebError
 from web.http.short_reads import declare_short_read
@@ -188,6 +191,15 @@ def int_param(request: web.Request, name: str) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
         raise WebError(404, "not_found", "not found")
     return int(raw)
+
+
+@asynccontextmanager
+async def transaction(request: web.Request) -> AsyncIterator[AsyncSession]:
+    """A database session for one API operation, committed when the block ends without error
+    (an error leaves nothing behind: the session rolls back as it closes)."""
+    async with request.app[SESSIONS]() as db:
+        yield db
+        await db.commit()
 
 
 def json_reply(model: BaseModel, status: int = 200) -> web.Response:

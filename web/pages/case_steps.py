@@ -8,10 +8,10 @@ page with a translated reason (`web.pages.refusal_messages`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 from multidict import MultiDictProxy
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +19,6 @@ from casebook import attachments, cases, opinions, review_sessions
 from casebook.cases import Caller, CaseView
 from casebook.errors import CasebookError
 from casebook.models import Role
-from casebook.storage import FileTooLarge
 from casebook.workflow import CaseAction
 from web.api.case_schemas import (
     AcceptIn,
@@ -31,9 +30,9 @@ from web.api.case_schemas import (
     case_code,
 )
 from web.app.keys import FILE_STORE, NOTIFIER, SESSIONS
-from web.http.csrf import CSRF_HEADER
 from web.http.page_routes import blank_to_none, form_fields, parse_form, text_fields
 from web.http.routes import CLINICAL, COORDINATORS, Route, caller, page_route
+from web.http.uploads import MissingUpload, refuse_oversized, uploaded_file
 from web.pages.cases import CASE_PAGE, case_page
 from web.pages.refusal_messages import findings_of, refusal_of
 
@@ -176,13 +175,13 @@ async def upload_attachment(request: web.Request) -> web.StreamResponse:
         async with request.app[SESSIONS]() as db:
             view = await cases.find_visible(db, who, code)
             attachments.require_upload(who, view)
-            if request.content_length is not None and request.content_length > (
-                store.max_bytes + 64 * 1024
-            ):
-                raise FileTooLarge(store.max_bytes)
-            filename, chunks = await _upload_source(request)
+            refuse_oversized(request, store)
+            try:
+                upload = await uploaded_file(request)
+            except MissingUpload:
+                raise NoFile() from None
             async with cases.keeping_refusal_audit(db):
-                await attachments.upload(db, who, view, store, filename, chunks)
+                await attachments.upload(db, who, view, store, upload.filename, upload.chunks)
             await db.commit()
     except CasebookError as error:
         if error.code == "not_found":
@@ -197,38 +196,6 @@ class NoFile(CasebookError):
 
     def __init__(self) -> None:
         super().__init__("no_file", "no file in the form")
-
-
-async def _upload_source(request: web.Request) -> tuple[str | None, AsyncIterator[bytes]]:
-    if not request.content_type.startswith("multipart/"):
-        raise NoFile()
-    if request.headers.get(CSRF_HEADER) is None:
-        # The CSRF check has parsed the form already (the token travels in a field).
-        field = (await request.post()).get("file")
-        if not isinstance(field, web.FileField):
-            raise NoFile()
-        return field.filename, _file_chunks(field)
-    try:
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if isinstance(part, BodyPartReader) and part.name == "file":
-                return part.filename, _part_chunks(part)
-            if isinstance(part, BodyPartReader):
-                await part.release()
-    except (ValueError, AssertionError):
-        raise NoFile() from None
-    raise NoFile()
-
-
-async def _file_chunks(field: web.FileField) -> AsyncIterator[bytes]:
-    while chunk := field.file.read(64 * 1024):
-        yield chunk
-
-
-async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await part.read_chunk(64 * 1024):
-        yield chunk
-
 
 
 def routes() -> list[Route]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from aiohttp import web
 
-from casebook import accounts, audit
+from casebook import accounts, audit, review_sessions
 from casebook.models import User, normalize_email
 from signaling.protocol import PROTOCOL_VERSION
-from web.api import call_cases as api_call_cases
 from web.app.keys import CALL_NAMESPACE, I18N, LOGIN_THROTTLE, PASSWORDS, SESSIONS, SETTINGS
 from web.calls.room_access import require_invite
 from web.http.auth import (
@@ -168,9 +168,19 @@ async def room_page(request: web.Request) -> web.StreamResponse:
         # A session being recorded says so on the pre-join screen, before anyone enters.
         "recording": await request.app[CALL_NAMESPACE].recording.status(invite.room.id),
         # Rooms of a review session show its agenda and the case under discussion.
-        "case_panel": await api_call_cases.panel_config(request, invite.room.id),
+        "case_panel": await case_panel(request, invite.room.id),
     }
     return await render(request, "room.html", context)
+
+
+async def case_panel(request: web.Request, room_id: str) -> dict[str, Any] | None:
+    """What the room page needs to show the case panel; None for rooms without a session."""
+    async with request.app[SESSIONS]() as db:
+        session = await review_sessions.session_of_room(db, room_id)
+    if session is None:
+        return None
+    agenda = request.app.router["api-room-agenda"].url_for(room_id=room_id)
+    return {"agenda_url": str(agenda), "session_id": session.id}
 
 
 async def privacy_notice(request: web.Request) -> web.StreamResponse:
