@@ -351,7 +351,7 @@ def run_subscribers(
         from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
         from aiortc.mediastreams import MediaStreamError
 
-        from media.aiortc_tap import ReceiverTap
+        from media.aiortc_tap.receiver_tap import ReceiverTap
         from media.remote import RemoteMediaNode
         from tests.media.peers import wait_until
 

@@ -3,7 +3,7 @@
 This is the thin edge around `Forwarder`: it turns tapped frames and subscriber feedback into
 forwarder events, and carries out the actions (send a frame, send a PLI to the publisher).
 A frame is packetized once and its payloads sent to every subscriber that gets it, in the tap's
-callback: no queue or task switch per subscriber (see `aiortc_tap.DirectRtpSender`).
+callback: no queue or task switch per subscriber (see `aiortc_tap.direct_sender.DirectRtpSender`).
 """
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ from typing import Protocol
 
 from aiortc import RTCRtpReceiver, RTCRtpSender
 
-from media.aiortc_tap import (
-    DirectRtpSender,
-    ForwardedTrack,
-    ReceiverTap,
-    install_packetizer,
-    packetizer_for,
-    watch_keyframe_requests,
-)
+from media.aiortc_tap.direct_sender import DirectRtpSender
+from media.aiortc_tap.forwarded_track import ForwardedTrack
+from media.aiortc_tap.packetizer import packetizer_for
+from media.aiortc_tap.receiver_tap import ReceiverTap
+from media.aiortc_tap.sender import install_packetizer, watch_keyframe_requests
 from media.forwarder import Action, Deliver, Forwarder, Kind, RequestKeyframe
 from media.frames import EncodedFrame
 

@@ -27,7 +27,7 @@ from aiortc import (
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError
 from aiortc.sdp import candidate_from_sdp
 
-from media.aiortc_tap import set_stream_id
+from media.aiortc_tap.sender import set_stream_id
 from media.codecs import (
     AUDIO_CODECS,
     DEFAULT_VIDEO_CODECS,

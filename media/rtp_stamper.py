@@ -3,7 +3,8 @@
 Pure logic with no I/O: `RtpStamper.stamp` turns one frame's shared payloads into the RTP
 packets of one subscriber's stream (its SSRC, sequence numbers, timestamp origin and header
 extensions) and keeps a short history to answer NACKs, with RTX (RFC 4588) when negotiated.
-Fed packet by packet in tests; `media.aiortc_tap.DirectRtpSender` puts it on the wire.
+Fed packet by packet in tests; `media.aiortc_tap.direct_sender.DirectRtpSender` puts it on the
+wire.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
 
-from media.aiortc_tap import watch_keyframe_requests
+from media.aiortc_tap.sender import watch_keyframe_requests
 from media.codecs import capabilities_for
 from media.room import Room
 from tests.media.peers import wait_until

@@ -1,4 +1,4 @@
-"""Pins `media/aiortc_tap.py` to aiortc 1.16.0 and exercises every private name it relies on.
+"""Pins `media/aiortc_tap/` to aiortc 1.16.0 and exercises every private name it relies on.
 
 If aiortc is upgraded, this is the file that should fail. Private names used by the product:
 - `RTCRtpReceiver._RTCRtpReceiver__jitter_buffer` (its `add(packet) -> (pli, JitterFrame)`):
@@ -52,19 +52,19 @@ from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket, is_rtcp
 from av import AudioFrame, VideoFrame
 
-from media.aiortc_tap import (
-    PINNED_AIORTC_VERSION,
-    DirectRtpSender,
-    ForwardedTrack,
+from media.aiortc_tap import PINNED_AIORTC_VERSION, aiortc_version_is_pinned
+from media.aiortc_tap.arrival import receive_rtp_on_arrival
+from media.aiortc_tap.direct_sender import DirectRtpSender, _wire
+from media.aiortc_tap.forwarded_track import ForwardedTrack
+from media.aiortc_tap.packetizer import (
     H264Packetizer,
     OpusPacketizer,
-    ReceiverTap,
     Vp8Packetizer,
-    _wire,
-    aiortc_version_is_pinned,
-    install_packetizer,
     packetizer_for,
-    receive_rtp_on_arrival,
+)
+from media.aiortc_tap.receiver_tap import ReceiverTap
+from media.aiortc_tap.sender import (
+    install_packetizer,
     sender_encoder,
     set_stream_id,
     watch_keyframe_requests,

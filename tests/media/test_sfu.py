@@ -16,7 +16,8 @@ import aiortc.rtcrtpreceiver
 import aiortc.rtcrtpsender
 import pytest
 
-from media.aiortc_tap import send_picture_loss, sender_encoder
+from media.aiortc_tap.receiver_tap import send_picture_loss
+from media.aiortc_tap.sender import sender_encoder
 from media.errors import MediaError
 from media.events import MediaEvent, TrackPublished, TrackUnpublished
 from media.node import LocalMediaNode

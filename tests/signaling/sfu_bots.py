@@ -21,7 +21,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import VideoFrame
 
-from media.aiortc_tap import set_stream_id
+from media.aiortc_tap.sender import set_stream_id
 from signaling.events import CallEvent
 from signaling.server import build_socket_server
 from tests.media.bots import ToneTrack
