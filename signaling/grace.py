@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from .roomstate_redis import reaching_redis
+from .redis_client import reaching_redis, redis_client, text
 
 log = logging.getLogger("junta.signaling.grace")
 
@@ -195,10 +195,6 @@ def _unmember(raw: bytes | str) -> tuple[str, str]:
     return str(room), str(peer_id)
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class RedisGraces(Graces):
     """Grace deadlines and process liveness in Redis (see the module docstring).
 
@@ -214,12 +210,7 @@ class RedisGraces(Graces):
         super().__init__()
         if poll <= 0 or liveness_ttl <= poll:
             raise ValueError("poll must be positive and shorter than liveness_ttl")
-        if isinstance(redis_url_or_client, str):
-            self._redis = aioredis.Redis.from_url(redis_url_or_client)
-            self._owns_client = True
-        else:
-            self._redis = redis_url_or_client
-            self._owns_client = False
+        self._redis, self._owns_client = redis_client(redis_url_or_client)
         self.prefix = prefix
         self.process_id = process_id or uuid.uuid4().hex
         self.poll = poll
@@ -353,11 +344,11 @@ class RedisGraces(Graces):
             keys=[self._key("grace", "due"), self._key("grace", "sid")],
             args=[repr(self._clock()), CLAIM_BATCH],
         )
-        return [(*_unmember(flat[i]), _text(flat[i + 1])) for i in range(0, len(flat), 2)]
+        return [(*_unmember(flat[i]), text(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     async def reap_dead(self) -> list[tuple[str, str, str]]:
         """The sockets of processes whose liveness expired; each process is reaped once."""
-        ids = [_text(raw) for raw in await self._redis.smembers(self._key("procs"))]
+        ids = [text(raw) for raw in await self._redis.smembers(self._key("procs"))]
         others = [pid for pid in ids if pid != self.process_id]
         if not others:
             return []
@@ -372,6 +363,6 @@ class RedisGraces(Graces):
             if flat is None:
                 continue
             log.warning("grace.process_dead process=%s sockets=%d", pid, len(flat) // 2)
-            orphans += [(*_unmember(flat[i]), _text(flat[i + 1]))
+            orphans += [(*_unmember(flat[i]), text(flat[i + 1]))
                         for i in range(0, len(flat), 2)]
         return orphans

@@ -22,40 +22,20 @@ hence the generous default.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Coroutine
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel
-from redis.exceptions import RedisError
 
 from .protocol import CHAT_HISTORY, ChatMessage
 from .recording import Consent, RecordingInfo
-from .roomstate import PeerRecord, RoomState, StateUnavailable
+from .redis_client import reaching_redis, redis_client, text
+from .roomstate import PeerRecord, RoomState
 from .topology import Mode
 
 ROOM_TTL = 24 * 3600
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def reaching_redis(
-    method: Callable[_P, Coroutine[Any, Any, _R]],
-) -> Callable[_P, Coroutine[Any, Any, _R]]:
-    """Turn a Redis outage (refused, timed out, no free pooled connection) into
-    `StateUnavailable`, so callers tell it from a bug without knowing about Redis."""
-
-    @functools.wraps(method)
-    async def reached(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return await method(*args, **kwargs)
-        except (RedisError, OSError) as exc:
-            raise StateUnavailable(type(exc).__name__) from exc
-
-    return reached
 _KEYS = ("peers", "order", "chat", "bars", "mode", "agenda")
 
 # Every write script gets the keys in _KEYS order and the TTL as ARGV[1].
@@ -194,7 +174,7 @@ return both()
 
 
 def _pairs(flat: list[Any]) -> dict[str, str]:
-    return {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
+    return {text(flat[i]): text(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
 def _recording(raw: list[Any] | None) -> RecordingInfo | None:
@@ -214,10 +194,6 @@ def _json(model: BaseModel) -> str:
     return model.model_dump_json()
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class RedisRoomState(RoomState):
     """Rooms shared by every process using the same Redis and `prefix` (see module docstring).
 
@@ -230,12 +206,7 @@ class RedisRoomState(RoomState):
     ) -> None:
         if room_ttl <= 0:
             raise ValueError("room_ttl must be positive")
-        if isinstance(redis_url_or_client, str):
-            self._redis = aioredis.Redis.from_url(redis_url_or_client)
-            self._owns_client = True
-        else:
-            self._redis = redis_url_or_client
-            self._owns_client = False
+        self._redis, self._owns_client = redis_client(redis_url_or_client)
         self.prefix = prefix
         self.room_ttl = room_ttl
         register = self._redis.register_script
@@ -329,12 +300,12 @@ class RedisRoomState(RoomState):
     @reaching_redis
     async def is_barred(self, room: str, key: str, now: float) -> bool:
         raw = await self._redis.hget(self._key(room, "bars"), key)
-        return raw is not None and float(_text(raw)) > now
+        return raw is not None and float(text(raw)) > now
 
     @reaching_redis
     async def get_mode(self, room: str) -> Mode:
         raw = await self._redis.get(self._key(room, "mode"))
-        return "sfu" if raw is not None and _text(raw) == "sfu" else "p2p"
+        return "sfu" if raw is not None and text(raw) == "sfu" else "p2p"
 
     @reaching_redis
     async def set_mode(self, room: str, mode: Mode) -> None:
@@ -343,7 +314,7 @@ class RedisRoomState(RoomState):
     @reaching_redis
     async def get_agenda(self, room: str) -> int | None:
         raw = await self._redis.get(self._key(room, "agenda"))
-        return int(_text(raw)) if raw is not None else None
+        return int(text(raw)) if raw is not None else None
 
     @reaching_redis
     async def set_agenda(self, room: str, item: int) -> bool:
@@ -389,11 +360,11 @@ class RedisRoomState(RoomState):
 
     async def get_media_node(self, room: str) -> str | None:
         raw = await self._redis.get(self._media_key(room))
-        return _text(raw) if raw is not None else None
+        return text(raw) if raw is not None else None
 
     async def claim_media_node(self, room: str, node_id: str) -> str:
         script = self._redis.register_script(_CLAIM_MEDIA)
-        return _text(await script(keys=[self._media_key(room)], args=[self.room_ttl, node_id]))
+        return text(await script(keys=[self._media_key(room)], args=[self.room_ttl, node_id]))
 
     async def move_media_node(self, room: str, dead_node: str, node_id: str) -> bool:
         script = self._redis.register_script(_MOVE_MEDIA)
