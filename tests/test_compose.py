@@ -227,3 +227,20 @@ def test_coturn_relays_udp_to_the_media_nodes_and_no_private_range(
     assert not any(line.startswith("allowed-peer-ip") for line in lines)
     command = compose["services"]["coturn"]["command"]
     assert "--allowed-peer-ip=${JUNTA_MEDIA_IP:?set JUNTA_MEDIA_IP}" in command
+
+
+def test_the_web_processes_trust_nginx_and_only_nginx_for_the_client_address(
+    compose: dict[str, Any],
+) -> None:
+    from ipaddress import ip_address, ip_network
+
+    from web.http.forwarded import parse_proxies
+
+    services = compose["services"]
+    nginx_ip = ip_address(services["nginx"]["networks"]["default"]["ipv4_address"])
+    [subnet] = compose["networks"]["default"]["ipam"]["config"]
+    assert nginx_ip in ip_network(subnet["subnet"])
+    for name in WEB_SERVICES:
+        trusted = parse_proxies(services[name]["environment"]["JUNTA_TRUSTED_PROXIES"])
+        assert trusted == (ip_network(f"{nginx_ip}/32"),)
+    assert "X-Forwarded-For $proxy_add_x_forwarded_for" in (REPO / "deploy/nginx.conf").read_text()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from media.settings import MediaSettingsError, check_secret
+from web.http.forwarded import Network, parse_proxies
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = PACKAGE_DIR.parent
@@ -60,6 +61,9 @@ class Settings:
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 20
     login_window_seconds: int = 300
+    # Reverse proxies whose X-Forwarded-For names the client (nginx in docker-compose.yml); the
+    # client's address is what sign-in throttling, lockout and the audit trail key on.
+    trusted_proxies: tuple[Network, ...] = ()
     # Consecutive failed sign-ins that lock an address, and for how long (database-wide).
     lockout_threshold: int = 20
     lockout_minutes: int = 15
@@ -141,6 +145,7 @@ class Settings:
             login_window_seconds=env.integer(
                 "JUNTA_LOGIN_WINDOW_SECONDS", default.login_window_seconds, low=1, high=86400
             ),
+            trusted_proxies=env.networks("JUNTA_TRUSTED_PROXIES"),
             lockout_threshold=env.integer(
                 "JUNTA_LOCKOUT_THRESHOLD", default.lockout_threshold, low=1, high=1000
             ),
@@ -300,6 +305,12 @@ class _Env:
                 expected = " or ".join(schemes)
                 raise SettingsError(f"{name}: {url!r} does not start with {expected}")
         return urls
+
+    def networks(self, name: str) -> tuple[Network, ...]:
+        try:
+            return parse_proxies(self._environ.get(name, ""))
+        except ValueError as error:
+            raise SettingsError(f"{name}: {error}") from None
 
     def database_url(self, name: str, default: str) -> str:
         value = self.text(name, default)

@@ -12,6 +12,7 @@ from casebook.models import User, UserSession
 from web.app.keys import AUTOCOMMIT_ENGINE, SETTINGS, USER, USER_SESSION
 from web.app.settings import Settings
 from web.http.errors import SignInRequired
+from web.http.forwarded import resolve_client
 from web.http.short_reads import LOOKUP_CONNECTION, is_short_read
 
 if TYPE_CHECKING:
@@ -87,5 +88,8 @@ def set_session_cookie(response: web.StreamResponse, token: str, settings: Setti
 
 
 def client_address(request: web.Request) -> str:
-    """The client's IP address as seen by this process (a proxy's, behind one)."""
-    return request.remote or "unknown"
+    """The client's IP address: the peer's, or behind JUNTA_TRUSTED_PROXIES the one they name."""
+    proxies = request.app[SETTINGS].trusted_proxies
+    if not proxies:
+        return request.remote or "unknown"
+    return resolve_client(request.remote, request.headers.getall("X-Forwarded-For", ()), proxies)
