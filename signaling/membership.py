@@ -17,6 +17,7 @@ from .errors import SignalingError
 from .events import CallEventKind
 from .grace import Graces
 from .grants import token_id, verify_grant
+from .ice import IceConfig, ice_servers
 from .lecture import Lectures, joins_as_audience
 from .presence import Presence
 from .protocol import PROTOCOL_VERSION, JoinPayload, Peer, PeerState, ok, wire
@@ -46,8 +47,10 @@ class Membership:
         recording: RecordingSessions,
         agenda: Agendas,
         clock: Callable[[], float],
+        ice: IceConfig,
     ) -> None:
         self._secret = secret
+        self._ice = ice
         self._state = state
         self._connections = connections
         self._sockets = sockets
@@ -108,7 +111,8 @@ class Membership:
         )
         # Someone already admitted stays admitted across reconnections.
         admitted = prev.admitted if prev else not (grant.admission or removed)
-        record = PeerRecord(peer=peer, sid=conn.sid, admitted=admitted, token_id=tid)
+        record = PeerRecord(peer=peer, sid=conn.sid, admitted=admitted, token_id=tid,
+                            grant_exp=grant.exp)
         await self._state.put_peer(room, record)
         conn.grant, conn.peer_id = grant, p.peer_id
         await self._graces.held(room, p.peer_id, conn.sid)
@@ -136,7 +140,7 @@ class Membership:
         return await self.joined(room, record)
 
     async def joined(self, room: str, record: PeerRecord) -> dict[str, Any]:
-        """The `joined` ack, also sent as `admitted`."""
+        """The `joined` ack, also sent as `admitted`: the first answer with TURN credentials."""
         records = await self._state.list_peers(room)
         me = record.peer.peer_id
         ack = ok(
@@ -149,6 +153,8 @@ class Membership:
             audience=await self._lecture.counts(room),
             recording=await self._recording.wire_for(room, me),
             agenda=await self._agenda.current(room),
+            ice_servers=ice_servers(self._ice, record.peer.user_id, self._clock(),
+                                    expires=record.grant_exp),
         )
         if record.peer.moderator:
             ack["waiting"] = [wire(r.peer) for r in records if not r.admitted]

@@ -24,6 +24,7 @@ from .errors import SignalingError
 from .events import OnCallEvent
 from .grace import Graces, MemoryGraces
 from .grants import CLOCK_SKEW, MAX_TTL
+from .ice import IceConfig
 from .lecture import Lectures, sfu_grant
 from .media_port import MediaPort
 from .membership import Membership
@@ -85,6 +86,7 @@ class CallNamespace(socketio.AsyncNamespace):
         media: MediaPort | None = None,
         graces: Graces | None = None,
         recording: RecordingPort | None = None,
+        ice: IceConfig | None = None,
     ) -> None:
         super().__init__(NAMESPACE)
         self.state = state
@@ -112,7 +114,7 @@ class CallNamespace(socketio.AsyncNamespace):
             secret=secret, state=state, connections=self._connections, sockets=sockets,
             presence=presence, graces=self.graces, reconnect_grace=reconnect_grace,
             sfu=self.sfu, lecture=self.lecture, recording=self.recording, agenda=self.agenda,
-            clock=clock,
+            clock=clock, ice=ice if ice is not None else IceConfig(),
         )
         self._relay = Relay(state=state, sockets=sockets, counters=self.counters)
         moderation = Moderation(

@@ -30,6 +30,9 @@ class PeerRecord(BaseModel):
     sid: str  # the socket that joined last; kept while disconnected to compare on expiry
     admitted: bool  # False while in the waiting room
     token_id: str  # barred when the peer is removed or refused
+    # When the join grant it joined with expires: its TURN credentials expire with it, whichever
+    # process admits it.
+    grant_exp: int = 0
 
 
 class StateUnavailable(Exception):

@@ -10,6 +10,7 @@ import socketio
 
 from .events import OnCallEvent
 from .grace import Graces
+from .ice import IceConfig
 from .media_port import MediaPort
 from .namespace import DISCONNECT_USER, CallNamespace, ProcessCommands
 from .recording import RecordingPort
@@ -34,11 +35,13 @@ def build_socket_server(
     media: MediaPort | None = None,
     graces: Graces | None = None,
     recording: RecordingPort | None = None,
+    ice: IceConfig | None = None,
 ) -> tuple[socketio.AsyncServer, CallNamespace]:
     """The socket.io server with `/call` registered; the web app calls `sio.attach(app)`.
 
     `media` is the SFU for rooms of three or more, boards and lectures; without it those rooms
     stay peer to peer where they can and refuse joins (`media_unavailable`) where they cannot.
+    `ice` gives admitted peers their ICE servers (TURN credentials only once admitted).
 
     `cors_allowed_origins=None` accepts only same-origin pages. `clock` drives token expiry,
     rate limits and timestamps; the reconnect grace runs on the event loop (`MemoryGraces`)
@@ -70,6 +73,7 @@ def build_socket_server(
         media=media,
         graces=graces,
         recording=recording,
+        ice=ice,
     )
     sio.register_namespace(namespace)
     if isinstance(sio.manager, ProcessCommands):

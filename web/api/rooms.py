@@ -8,7 +8,7 @@ from typing import cast, get_args
 from aiohttp import web
 
 from signaling.grants import RoomKind, issue_grant, sign_grant
-from signaling.ice import IceConfig, ice_servers
+from signaling.ice import IceConfig, stun_servers
 from signaling.protocol import PROTOCOL_VERSION
 from web.app.keys import CALL_NAMESPACE, SETTINGS
 from web.app.settings import Settings
@@ -17,7 +17,7 @@ from web.http.routes import ALL_ROLES, Route
 
 
 def ice_config(settings: Settings) -> IceConfig:
-    """The ICE servers of the join answer, as settings describe them."""
+    """The ICE servers of calls, as settings describe them."""
     return IceConfig(
         stun_urls=settings.stun_urls,
         turn_urls=settings.turn_urls,
@@ -54,7 +54,8 @@ async def join_room(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "token": sign_grant(grant, settings.secret_key),
-            "ice_servers": ice_servers(ice_config(settings), user.id, now),
+            # TURN credentials come with admission, in the join ack (signaling/ice.py).
+            "ice_servers": stun_servers(ice_config(settings)),
             "protocol": PROTOCOL_VERSION,
             "peer": {"user_id": user.id, "name": user.display_name},
             # Told before they enter: a page asks consent before it publishes anything.

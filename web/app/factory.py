@@ -162,6 +162,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
         recording=RecordingBridge(
             sessions=app[SESSIONS], media=media, i18n=app[I18N], files=recorder_files(settings)
         ),
+        ice=rooms_api.ice_config(settings),
     )
     sio.attach(app)
     app[CALL_NAMESPACE] = namespace

@@ -28,7 +28,7 @@ from casebook import accounts, audit
 from casebook.models import Role, Room
 from signaling.grants import sign_grant
 from signaling.guests import GUEST_ROLE, guest_user_id, issue_guest_grant
-from signaling.ice import ice_servers
+from signaling.ice import stun_servers
 from signaling.protocol import PROTOCOL_VERSION
 from web.api.rooms import ice_config, room_kind
 from web.app.keys import CALL_NAMESPACE, I18N, SESSIONS, SETTINGS
@@ -302,7 +302,8 @@ async def guest_join(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "token": sign_grant(grant, settings.secret_key),
-            "ice_servers": ice_servers(ice_config(settings), grant.user_id, now),
+            # TURN credentials only once a moderator admits the guest (signaling/ice.py).
+            "ice_servers": stun_servers(ice_config(settings)),
             "protocol": PROTOCOL_VERSION,
             "peer": {"user_id": grant.user_id, "name": grant.name},
             "recording": await request.app[CALL_NAMESPACE].recording.status(room.id),

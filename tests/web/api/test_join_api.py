@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -72,9 +69,11 @@ async def test_the_grant_carries_the_rooms_kind(
         assert verify_grant(body["token"], secret, time.time()).room_kind == kind
 
 
-async def test_ice_servers_include_turn_credentials_when_a_secret_is_set(
+async def test_the_join_answer_has_stun_but_no_turn_credentials(
     web_client_factory: ClientFactory, login_as: Login
 ) -> None:
+    """TURN credentials come with admission, in the join ack (issue 20.2,
+    tests/signaling/test_turn_after_admission.py), never from the join API."""
     client = await web_client_factory(
         stun_urls=("stun:turn.junta.test:3478",),
         turn_urls=("turn:turn.junta.test:3478?transport=udp",),
@@ -83,14 +82,7 @@ async def test_ice_servers_include_turn_credentials_when_a_secret_is_set(
     )
     csrf = await login_as(client, "especialista.laraza@junta.example")
     body = await (await _join(client, "interconsulta-lla", csrf)).json()
-    stun, turn = body["ice_servers"]
-    assert stun == {"urls": ["stun:turn.junta.test:3478"]}
-    assert turn["urls"] == ["turn:turn.junta.test:3478?transport=udp"]
-    expiry, user_id = turn["username"].split(":")
-    assert user_id == body["peer"]["user_id"]
-    assert 3500 < int(expiry) - time.time() <= 3600
-    expected = hmac.new(b"coturn-shared-secret", turn["username"].encode(), hashlib.sha1)
-    assert turn["credential"] == base64.b64encode(expected.digest()).decode()
+    assert body["ice_servers"] == [{"urls": ["stun:turn.junta.test:3478"]}]
 
 
 async def test_not_invited_is_404_json(web_client: TestClient[Any, Any], login_as: Login) -> None:

@@ -95,7 +95,11 @@ async def test_a_lecture_moderator_invites_a_guest_who_waits_with_a_room_bound_g
         (event,) = await audit.events(db, action="room.guest_link")
     assert (event.target_id, event.actor_user_id is not None) == (LECTURE, True)
 
-    guest = await web_client_factory()  # another browser, nobody signed in
+    # Another browser, nobody signed in; this deployment has a TURN server.
+    guest = await web_client_factory(
+        stun_urls=("stun:turn.junta.test:3478",),
+        turn_urls=("turn:turn.junta.test:3478?transport=udp",), turn_secret="coturn-secret",
+    )
     form = await guest.get(path)
     assert form.status == 200
     html = await form.text()
@@ -124,6 +128,9 @@ async def test_a_lecture_moderator_invites_a_guest_who_waits_with_a_room_bound_g
         LECTURE, "guest", "Dr. Invitado Externo", "lecture")
     assert grant.admission and grant.publish and not grant.moderate
     assert grant.user_id.startswith("guest:")
+    # No TURN credentials before a moderator admits the guest (issue 20.2): they come in the
+    # `admitted` event (tests/signaling/test_turn_after_admission.py).
+    assert body["ice_servers"] == [{"urls": ["stun:turn.junta.test:3478"]}]
     # A second token for the same guest is the same participant (it resumes its peer).
     again = await (await guest.post(f"/api{path}/join",
                                     headers={"X-CSRF-Token": csrf_from_html(room_html)})).json()

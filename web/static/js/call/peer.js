@@ -21,7 +21,7 @@ export class PeerLink extends EventTarget {
    * @param {string} options.localId our peer_id
    * @param {string} options.remoteId their peer_id
    * @param {boolean} options.initiator true when we create the camera transceivers and offer first
-   * @param {RTCIceServer[]} options.iceServers from the join API
+   * @param {RTCIceServer[]} options.iceServers from the join ack (or `admitted`)
    * @param {(message: object) => Promise<unknown>} options.send sends `signal` {to, description|candidate}
    * @param {() => {camera: MediaStream, audioTrack: MediaStreamTrack|null,
    *          videoTrack: MediaStreamTrack|null, screen: MediaStream|null}} options.localMedia

@@ -35,7 +35,6 @@ async function fetchGrant() {
     throw error;
   }
   const grant = await response.json();
-  call.iceServers = grant.ice_servers || [];
   call.canPublish = tokenClaims(grant.token).publish !== false;
   return grant;
 }
@@ -103,6 +102,8 @@ export function fatalText(code) {
 /** The join answered, the first time or after a reconnection: the room as the server sees it. */
 export function onJoined({ ack, rejoin }) {
   logEvent(rejoin ? "rejoined" : "joined", { peers: (ack.peers || []).map((p) => p.peer_id) });
+  // The ICE servers come with admission: TURN credentials are only for those in the call.
+  call.iceServers = ack.ice_servers || [];
   const firstTime = root.dataset.view !== "incall";
   if (firstTime) enterCall();
   const stale = rejoin && call.disconnectedAt && Date.now() - call.disconnectedAt > SERVER_GRACE_MS;

@@ -31,7 +31,7 @@ const iceUfrag = (sdp) => ((sdp || "").match(/^a=ice-ufrag:(\S+)/m) || [])[1] ||
 export class SfuSession extends EventTarget {
   /**
    * @param {object} options
-   * @param {RTCIceServer[]} options.iceServers from the join API
+   * @param {RTCIceServer[]} options.iceServers from the join ack (or `admitted`)
    * @param {(payload: object) => Promise<object>} options.request sends an `sfu` event, resolves
    *        with its ack
    * @param {boolean} options.publish whether our grant lets us publish
