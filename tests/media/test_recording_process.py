@@ -92,6 +92,18 @@ class RemoteRoom:
         return await self.node.publish(ROOM, peer_id, sdp)
 
 
+async def node_reports_receiving(bot: PulseBot, within: float) -> None:
+    """Wait until the node's receiver reports (RTCP) on both of the bot's tracks: media flows."""
+    deadline = time.monotonic() + within
+    while True:
+        stats = await bot.pc.getStats()
+        if sum(s.type == "remote-inbound-rtp" for s in stats.values()) == 2:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no receiver reports from the node within {within} s")
+        await asyncio.sleep(0.1)
+
+
 @pytest.fixture
 def media_process(tmp_path: Path) -> Iterator[MediaProcess]:
     process = MediaProcess(tmp_path / "recordings")
@@ -111,7 +123,7 @@ async def publishing(media_process: MediaProcess) -> AsyncIterator[MediaProcess]
     try:
         await bot.publish(room)
         await wait_until(lambda: bot.pc.connectionState == "connected", within=10)
-        await asyncio.sleep(0.5)  # media flowing into the node
+        await node_reports_receiving(bot, within=10)
         yield media_process
     finally:
         await bot.close()
