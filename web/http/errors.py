@@ -163,9 +163,13 @@ async def _reply(
     if isinstance(error, SignInRequired):
         return web.Response(status=303, headers={"Location": _login_url(request)})
     # Imported here: pages render through the i18n environment, which imports this module.
-    from web.render.context import render
+    from web.render.context import render, wait_words
 
-    context = {"status": error.status, "code": error.code, "reference": reference}
+    context: dict[str, Any] = {
+        "status": error.status, "code": error.code, "reference": reference,
+    }
+    if isinstance(error, TooManyAttempts):
+        context["wait"] = wait_words(request, error.retry_after)
     try:
         response = await render(request, "error.html", context, status=error.status)
     except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -198,3 +199,14 @@ async def test_failures_per_address_are_throttled(web_client_factory: ClientFact
     reply = await _post_login(client, LA_RAZA, DEMO_PASSWORD)
     assert reply.status == 429
     assert len(await audit_actions(client, "auth.login_throttled")) == 1
+
+
+async def test_the_throttled_page_says_how_long_to_wait(web_client: TestClient[Any, Any]) -> None:
+    for _ in range(5):
+        await _post_login(web_client, LA_RAZA, "wrong")
+    reply = await _post_login(web_client, LA_RAZA, "wrong")
+    assert reply.status == 429
+    body = await reply.text()
+    # The window is five minutes: what is left of it, in words.
+    assert re.search(r"Intente de nuevo en (5 minutos|4 minutos \d+ segundos?)\.", body), body
+    assert "unos minutos" not in body
