@@ -288,7 +288,8 @@ async def _second_factor(client: TestClient[Any, Any], email: str, token: str) -
     """Answer the second sign-in step with the demo's TOTP secret (README).
 
     A code is accepted once per 30 s step, so signing in again soon uses the next step's code
-    (accepted too: ±1 step); waits for a new step only when those are used up.
+    (accepted too: ±1 step); waits for a new step only when those are used up. The previous
+    step's code is never chosen: it may expire a moment later, before a busy machine posts it.
     """
     from casebook import totp, two_factor
     from web.app.keys import SESSIONS
@@ -299,7 +300,7 @@ async def _second_factor(client: TestClient[Any, Any], email: str, token: str) -
         assert row is not None and row.confirmed_at is not None, f"{email} has no second factor"
         last_step, secret = row.last_step, row.secret
     now = time.time()
-    step = max(last_step + 1, totp.step_at(now) - totp.WINDOW)
+    step = max(last_step + 1, totp.step_at(now))
     if step > totp.step_at(now) + totp.WINDOW:
         await asyncio.sleep((step - totp.WINDOW) * totp.STEP_SECONDS - now + 0.1)
     code = totp.hotp(totp.key_bytes(secret), step)
