@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from casebook import totp
 from casebook.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
@@ -107,12 +107,28 @@ class Person:
         return f"{self.email}: state={state}\nconsole tail:\n" + "\n".join(self.console[-25:])
 
 
-def open_person(browser: Any, server: LiveServer, email: str, *, locale: str = "es-MX") -> Person:
-    """A new browser context signed in as `email` (session cookie; no form)."""
+class OpenPeople(Protocol):
+    """The `open_people` fixture: Persons signed in on `server`, closed after the test."""
+
+    def __call__(
+        self, server: LiveServer, *emails: str, locale: str = ..., init_script: str | None = ...
+    ) -> list[Person]: ...
+
+
+def new_person(
+    browser: Any, email: str, *, locale: str = "es-MX", media: bool = True,
+    cookies: Sequence[dict[str, Any]] = (), init_script: str | None = None,
+) -> Person:
+    """A new browser context and page for `email` (not signed in unless `cookies` say so), its
+    console kept for the report of a failed test; `media` grants camera and microphone."""
     context = browser.new_context(
-        locale=locale, viewport={"width": 1280, "height": 800}, permissions=["camera", "microphone"]
+        locale=locale, viewport={"width": 1280, "height": 800},
+        permissions=["camera", "microphone"] if media else [],
     )
-    context.add_cookies([server.session_cookie(email)])
+    if cookies:
+        context.add_cookies(list(cookies))
+    if init_script is not None:
+        context.add_init_script(init_script)
     page = context.new_page()
     person = Person(email, context, page)
     page.on("console", lambda message: person.console.append(f"{message.type}: {message.text}"))
@@ -120,24 +136,39 @@ def open_person(browser: Any, server: LiveServer, email: str, *, locale: str = "
     return person
 
 
-def sign_in(browser: Any, server: LiveServer, email: str, *, locale: str = "es-MX") -> Person:
-    """A new browser context that signs in through the form and lands on the dashboard."""
-    context = browser.new_context(
-        locale=locale, viewport={"width": 1280, "height": 800}, permissions=["camera", "microphone"]
+def open_person(
+    browser: Any, server: LiveServer, email: str, *, locale: str = "es-MX",
+    init_script: str | None = None,
+) -> Person:
+    """A new browser context signed in as `email` (session cookie; no form)."""
+    return new_person(
+        browser, email, locale=locale, cookies=[server.session_cookie(email)],
+        init_script=init_script,
     )
-    page = context.new_page()
-    person = Person(email, context, page)
-    page.on("console", lambda message: person.console.append(f"{message.type}: {message.text}"))
-    page.on("pageerror", lambda error: person.console.append(f"pageerror: {error}"))
-    page.goto(server.url + "/login")
+
+
+def submit_sign_in(page: Any, email: str) -> None:
+    """Fill in and send the sign-in form on the page showing it (the demo password)."""
     page.fill("#email", email)
     page.fill("#password", DEMO_PASSWORD)
     page.click("form[action='/login'] button[type=submit]")
+
+
+def submit_two_factor(page: Any) -> None:
+    """Send the code step of the sign-in with the demo's documented TOTP secret (README)."""
+    page.fill("#code", totp.code_at(DEMO_TOTP_SECRET, time.time()))
+    page.click("form[action='/login/two-factor'] button[type=submit]")
+
+
+def sign_in(browser: Any, server: LiveServer, email: str, *, locale: str = "es-MX") -> Person:
+    """A new browser context that signs in through the form and lands on the dashboard."""
+    person = new_person(browser, email, locale=locale)
+    page = person.page
+    page.goto(server.url + "/login")
+    submit_sign_in(page, email)
     page.wait_for_url(re.compile(r".*/(dashboard|login/two-factor)$"))
-    if page.url.endswith("/login/two-factor"):
-        # Admins and coordinators: the demo's documented TOTP secret (README).
-        page.fill("#code", totp.code_at(DEMO_TOTP_SECRET, time.time()))
-        page.click("form[action='/login/two-factor'] button[type=submit]")
+    if page.url.endswith("/login/two-factor"):  # admins and coordinators
+        submit_two_factor(page)
         page.wait_for_url("**/dashboard")
     return person
 
@@ -156,6 +187,25 @@ def join(person: Person, *, expect: str = "incall") -> None:
     """Click "join" on the pre-join screen and wait for the call (or the waiting room)."""
     person.page.click("#join-button")
     person.page.wait_for_selector(f'#call[data-view="{expect}"]', timeout=15_000)
+
+
+def enter(persons: Sequence[Person], server: LiveServer, room: str) -> None:
+    """Everyone to the pre-join screen of `room`, then everyone joins, in order, into the call."""
+    for person in persons:
+        go_to_prejoin(person, server, room)
+    for person in persons:
+        join(person)
+
+
+def chair_and_waiting_guest(open_people: OpenPeople, server: LiveServer) -> tuple[Person, Person]:
+    """The tumor board's chair (the coordinator) in the call, and Mérida's specialist in its
+    waiting room."""
+    chair, guest = open_people(server, COORDINATOR, MERIDA)
+    go_to_prejoin(chair, server, BOARD)
+    join(chair)
+    go_to_prejoin(guest, server, BOARD)
+    join(guest, expect="waiting")
+    return chair, guest
 
 
 def wait_until(

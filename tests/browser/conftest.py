@@ -11,11 +11,14 @@ import contextlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.live import LiveServer
+
+if TYPE_CHECKING:
+    from tests.browser.calls import OpenPeople
 from tests.services import CHROMIUM, CHROMIUM_ARGS, chromium_available, require
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -75,24 +78,31 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture
-def pair(browser: Any, call_server: LiveServer, people: list[Any]) -> tuple[Any, Any]:
-    """La Raza's and Mérida's specialists in the consultation room, connected to each other."""
-    from tests.browser.calls import (
-        CONSULTATION,
-        LARAZA,
-        MERIDA,
-        go_to_prejoin,
-        join,
-        open_person,
-        wait_connected,
-    )
+def open_people(browser: Any, people: list[Any]) -> OpenPeople:
+    """`open_people(server, *emails)`: each signed in (session cookie) in a browser context of
+    their own, in `people` (closed after the test); `init_script` runs in each before its page's
+    own scripts."""
+    from tests.browser.calls import open_person
 
-    a = open_person(browser, call_server, LARAZA)
-    b = open_person(browser, call_server, MERIDA)
-    people.extend([a, b])
-    go_to_prejoin(a, call_server, CONSULTATION)
-    go_to_prejoin(b, call_server, CONSULTATION)
-    join(a)
-    join(b)
+    def open_(
+        server: LiveServer, *emails: str, locale: str = "es-MX", init_script: str | None = None
+    ) -> list[Any]:
+        opened = [
+            open_person(browser, server, email, locale=locale, init_script=init_script)
+            for email in emails
+        ]
+        people.extend(opened)
+        return opened
+
+    return open_
+
+
+@pytest.fixture
+def pair(call_server: LiveServer, open_people: OpenPeople) -> tuple[Any, Any]:
+    """La Raza's and Mérida's specialists in the consultation room, connected to each other."""
+    from tests.browser.calls import CONSULTATION, LARAZA, MERIDA, enter, wait_connected
+
+    a, b = open_people(call_server, LARAZA, MERIDA)
+    enter([a, b], call_server, CONSULTATION)
     wait_connected(a, b)
     return a, b

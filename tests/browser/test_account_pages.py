@@ -4,16 +4,22 @@ an administrator without running."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
-from casebook import demo, totp
+from casebook import demo
 from casebook.models import User
-from tests.browser.calls import Person, open_person, sign_in
-from tests.browser.test_csp import LISTENER, csp_reports, watch
+from tests.browser.calls import (
+    OpenPeople,
+    Person,
+    new_person,
+    sign_in,
+    submit_sign_in,
+    submit_two_factor,
+)
+from tests.browser.test_csp import LISTENER, csp_reports
 from tests.live import LiveServer
 from web.app.keys import SESSIONS
 
@@ -22,29 +28,16 @@ pytestmark = pytest.mark.browser
 PAYLOAD = '<img src=x onerror="window.__injected=1">'
 
 
-def _context(browser: Any, email: str) -> Person:
-    context = browser.new_context(locale="es-MX", viewport={"width": 1280, "height": 800})
-    context.add_init_script(LISTENER)
-    page = context.new_page()
-    person = Person(email, context, page)
-    page.on("console", lambda message: person.console.append(f"{message.type}: {message.text}"))
-    page.on("pageerror", lambda error: person.console.append(f"pageerror: {error}"))
-    return person
-
-
 def test_a_coordinator_signs_in_with_a_code_and_sees_the_account_pages(
     browser: Any, live_server: LiveServer, people: list[Person]
 ) -> None:
-    person = _context(browser, demo.COORDINATOR)
+    person = new_person(browser, demo.COORDINATOR, media=False, init_script=LISTENER)
     people.append(person)
     page = person.page
     page.goto(live_server.url + "/login")
-    page.fill("#email", demo.COORDINATOR)
-    page.fill("#password", demo.DEMO_PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
+    submit_sign_in(page, demo.COORDINATOR)
     page.wait_for_url("**/login/two-factor")
-    page.fill("#code", totp.code_at(demo.DEMO_TOTP_SECRET, time.time()))
-    page.click("form[action='/login/two-factor'] button[type=submit]")
+    submit_two_factor(page)
     page.wait_for_url("**/dashboard")
     for path, selector in (
         ("/account", "a[href='/account/sessions']"),
@@ -57,10 +50,9 @@ def test_a_coordinator_signs_in_with_a_code_and_sees_the_account_pages(
 
 
 def test_the_enrollment_page_shows_a_qr_code_under_the_policy(
-    browser: Any, live_server: LiveServer, people: list[Person]
+    live_server: LiveServer, open_people: OpenPeople
 ) -> None:
-    person = watch(open_person(browser, live_server, demo.SPECIALIST_LA_RAZA))
-    people.append(person)
+    [person] = open_people(live_server, demo.SPECIALIST_LA_RAZA, init_script=LISTENER)
     person.page.goto(live_server.url + "/account/two-factor")
     qr = person.page.wait_for_selector(".qr svg path")
     assert qr is not None and qr.bounding_box() is not None
@@ -69,7 +61,7 @@ def test_the_enrollment_page_shows_a_qr_code_under_the_policy(
 
 
 def test_markup_in_names_is_shown_not_run_on_the_admin_pages(
-    browser: Any, live_server: LiveServer, people: list[Person]
+    live_server: LiveServer, open_people: OpenPeople
 ) -> None:
     async def rename() -> str:
         async with live_server.app[SESSIONS]() as db:
@@ -82,8 +74,7 @@ def test_markup_in_names_is_shown_not_run_on_the_admin_pages(
             return user_id
 
     user_id = live_server.run(rename())
-    admin = watch(open_person(browser, live_server, demo.ADMIN))
-    people.append(admin)
+    [admin] = open_people(live_server, demo.ADMIN, init_script=LISTENER)
     for path in ("/admin/users", f"/admin/users/{user_id}"):
         admin.page.goto(live_server.url + path)
         admin.page.wait_for_selector("main h1")

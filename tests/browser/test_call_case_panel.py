@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -14,11 +13,9 @@ from casebook.models import Case, ReviewSession, User
 from tests.browser.calls import (
     BOARD,
     COORDINATOR,
-    MERIDA,
+    OpenPeople,
     Person,
-    go_to_prejoin,
-    join,
-    open_person,
+    chair_and_waiting_guest,
 )
 from tests.live import LiveServer
 from web.app.keys import NOTIFIER, SESSIONS
@@ -57,16 +54,10 @@ def panel_shows(person: Person, code: str) -> None:
 
 
 def test_the_chair_moves_to_the_next_case_and_the_specialists_panel_follows(
-    browser: Any, call_server: LiveServer, people: list[Person], artifacts: Path
+    call_server: LiveServer, open_people: OpenPeople, artifacts: Path
 ) -> None:
     first, second = schedule_second_case(call_server)
-    chair = open_person(browser, call_server, COORDINATOR)  # the demo board's chair
-    specialist = open_person(browser, call_server, MERIDA)
-    people.extend([chair, specialist])
-    go_to_prejoin(chair, call_server, BOARD)
-    join(chair)
-    go_to_prejoin(specialist, call_server, BOARD)
-    join(specialist, expect="waiting")
+    chair, specialist = chair_and_waiting_guest(open_people, call_server)
     guest_id = specialist.peer_id
     chair.open_panel("people")
     entry = chair.page.locator(f'#waiting-list li[data-peer-id="{guest_id}"]')

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.browser.calls import (
     CONSULTATION,
     LARAZA,
     MERIDA,
-    Person,
+    OpenPeople,
     assert_frames_flow,
     go_to_prejoin,
     join,
-    open_person,
     wait_connected,
 )
 from tests.live import LiveServer
@@ -43,12 +40,10 @@ BLOCKED = """(() => {
 
 
 def test_specialist_without_camera_joins_with_microphone_only(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    call_server: LiveServer, open_people: OpenPeople
 ) -> None:
-    a = open_person(browser, call_server, LARAZA)
-    b = open_person(browser, call_server, MERIDA)
-    people.extend([a, b])
-    b.context.add_init_script(NO_CAMERA)
+    [a] = open_people(call_server, LARAZA)
+    [b] = open_people(call_server, MERIDA, init_script=NO_CAMERA)
     go_to_prejoin(a, call_server, CONSULTATION)
     go_to_prejoin(b, call_server, CONSULTATION)
 
@@ -71,11 +66,9 @@ def test_specialist_without_camera_joins_with_microphone_only(
 
 
 def test_blocked_camera_and_microphone_are_explained_and_joining_still_works(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    call_server: LiveServer, open_people: OpenPeople
 ) -> None:
-    person = open_person(browser, call_server, MERIDA)
-    people.append(person)
-    person.context.add_init_script(BLOCKED)
+    [person] = open_people(call_server, MERIDA, init_script=BLOCKED)
     go_to_prejoin(person, call_server, CONSULTATION)
 
     text = person.page.locator("#device-messages").inner_text()

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.browser.calls import CONSULTATION, LARAZA, Person, join, open_person, wait_prejoin_ready
+from tests.browser.calls import CONSULTATION, LARAZA, OpenPeople, join, wait_prejoin_ready
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.browser
 
 
 def test_spanish_by_default_english_after_switching(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    call_server: LiveServer, open_people: OpenPeople
 ) -> None:
     # A browser that asks for a language Junta does not offer gets the default, es-MX.
-    person = open_person(browser, call_server, LARAZA, locale="de-DE")
-    people.append(person)
+    [person] = open_people(call_server, LARAZA, locale="de-DE")
     page = person.page
     page.goto(f"{call_server.url}/rooms/{CONSULTATION}")
     wait_prejoin_ready(person)

@@ -18,7 +18,15 @@ import pytest
 
 from media.remote import RemoteMediaNode
 from signaling.grants import issue_grant, sign_grant
-from tests.browser.calls import Person, go_to_prejoin, join, open_person, wait_until
+from tests.browser.calls import (
+    OpenPeople,
+    Person,
+    enter,
+    go_to_prejoin,
+    join,
+    new_person,
+    wait_until,
+)
 from tests.browser.test_call_sfu import SFU_AUDIO_ENERGY
 from tests.live import TEST_SECRET, LiveServer
 from tests.services import free_port
@@ -128,13 +136,10 @@ def audience_item(presenter: Person, peer_id: str, kind: str) -> Any:
 
 
 def test_a_lecture_reaches_twenty_viewers_and_a_promoted_viewer_is_seen_and_heard(
-    browser: Any, call_server: LiveServer, people: list[Person], bot_loop: BotLoop
+    call_server: LiveServer, open_people: OpenPeople, bot_loop: BotLoop
 ) -> None:
-    presenter = open_person(browser, call_server, LECTURER)
-    people.append(presenter)
-    presenter.context.add_init_script(SMALL_CAMERA)
-    go_to_prejoin(presenter, call_server, LECTURE)
-    join(presenter)
+    [presenter] = open_people(call_server, LECTURER, init_script=SMALL_CAMERA)
+    enter([presenter], call_server, LECTURE)
     wait_until(lambda: presenter.mode() == "sfu", timeout=15, what="the lecture on the SFU")
     presenter_id = presenter.peer_id
 
@@ -198,21 +203,17 @@ CREATE_GUEST_LINK = """async (room) => {
 
 
 def test_a_guest_lecturer_opens_the_link_waits_and_is_admitted_on_stage(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    browser: Any, call_server: LiveServer, people: list[Person], open_people: OpenPeople
 ) -> None:
-    presenter = open_person(browser, call_server, LECTURER)
-    people.append(presenter)
-    go_to_prejoin(presenter, call_server, LECTURE)
-    join(presenter)
+    [presenter] = open_people(call_server, LECTURER)
+    enter([presenter], call_server, LECTURE)
     created = presenter.page.evaluate(CREATE_GUEST_LINK, LECTURE)
     assert created["status"] == 201, created
     link = created["body"]["url"]
     assert link.startswith(call_server.url + "/guest/")
 
     # Someone without an account: no session cookie, only the link.
-    context = browser.new_context(locale="es-MX", viewport={"width": 1280, "height": 800},
-                                  permissions=["camera", "microphone"])
-    guest = Person("invitado", context, context.new_page())
+    guest = new_person(browser, "invitado")
     people.append(guest)
     guest.page.goto(link)
     assert "Sesión académica" in guest.page.locator("h1").inner_text()
@@ -239,16 +240,10 @@ TRAINEE = "residente@junta.example"
 
 
 def test_a_viewer_page_raises_a_hand_publishes_when_promoted_and_stops_when_demoted(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    call_server: LiveServer, open_people: OpenPeople
 ) -> None:
-    presenter = open_person(browser, call_server, LECTURER)
-    viewer = open_person(browser, call_server, TRAINEE)
-    people.extend([presenter, viewer])
-    for person in (presenter, viewer):
-        person.context.add_init_script(SMALL_CAMERA)
-        go_to_prejoin(person, call_server, LECTURE)
-    join(presenter)
-    join(viewer)
+    presenter, viewer = open_people(call_server, LECTURER, TRAINEE, init_script=SMALL_CAMERA)
+    enter([presenter, viewer], call_server, LECTURE)
     viewer_id = viewer.peer_id
     # Receive only: the viewer decodes the presenter, has no publish connection and no
     # microphone or camera buttons.
@@ -286,15 +281,14 @@ def test_a_viewer_page_raises_a_hand_publishes_when_promoted_and_stops_when_demo
 
 
 def test_the_page_says_when_the_media_server_cannot_be_reached_and_joins_once_it_can(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    call_server: LiveServer, open_people: OpenPeople
 ) -> None:
     namespace = call_server.app[CALL_NAMESPACE]
     working = namespace.sfu.media
     # The media node as a process that is down: nothing listens on its port.
     down = RemoteMediaNode(f"http://127.0.0.1:{free_port()}", "media-secret", timeout=2)
     namespace.sfu.media = MediaBridge(lambda _: down)
-    presenter = open_person(browser, call_server, LECTURER)
-    people.append(presenter)
+    [presenter] = open_people(call_server, LECTURER)
     go_to_prejoin(presenter, call_server, LECTURE)
     presenter.page.click("#join-button")
     banner = presenter.page.locator("#call-banner")

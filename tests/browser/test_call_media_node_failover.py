@@ -28,8 +28,7 @@ from tests.browser.calls import (
     LARAZA,
     MERIDA,
     Person,
-    go_to_prejoin,
-    join,
+    enter,
     open_person,
     wait_until,
 )
@@ -120,10 +119,7 @@ def test_a_killed_media_node_moves_the_room_and_interrupts_its_recording(
         chair, guest, third = (open_person(browser, server, email)
                                for email in (LARAZA, MERIDA, COORDINATOR))
         people.extend([chair, guest, third])
-        for person in people:
-            go_to_prejoin(person, server, CONSULTATION)
-        for person in people:
-            join(person)
+        enter(people, server, CONSULTATION)
         wait_until(lambda: all(p.mode() == "sfu" for p in people), timeout=20,
                    what="the third joiner moving the call to the SFU")
 

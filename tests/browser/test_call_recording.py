@@ -14,10 +14,11 @@ from tests.browser.calls import (
     CONSULTATION,
     COORDINATOR,
     LARAZA,
+    OpenPeople,
     Person,
+    enter,
     go_to_prejoin,
     join,
-    open_person,
     wait_until,
 )
 from tests.live import LiveServer
@@ -61,7 +62,7 @@ def stored(server: LiveServer, recording_id: str) -> dict[str, Any]:
 
 
 def test_recording_a_call_with_consent_indicator_and_a_late_joiner(
-    pair: tuple[Person, Person], browser: Any, call_server: LiveServer, people: list[Person],
+    pair: tuple[Person, Person], call_server: LiveServer, open_people: OpenPeople,
 ) -> None:
     chair, guest = pair  # La Raza's specialist moderates the consultation
     assert chair.page.is_visible("#btn-record") and not guest.page.is_visible("#btn-record")
@@ -79,8 +80,7 @@ def test_recording_a_call_with_consent_indicator_and_a_late_joiner(
     recording_id = chair.page.evaluate("window.junta.recording().id")
 
     # A late joiner is told on the pre-join screen, before entering, and refuses.
-    late = open_person(browser, call_server, COORDINATOR)
-    people.append(late)
+    [late] = open_people(call_server, COORDINATOR)
     go_to_prejoin(late, call_server, CONSULTATION)
     assert late.page.is_visible("#prejoin-recording")
     late.page.click("#join-button")  # not answered yet: it must choose first
@@ -131,15 +131,13 @@ def test_recording_a_call_with_consent_indicator_and_a_late_joiner(
 
 
 def test_a_recorder_failure_shows_a_translated_message(
-    browser: Any, call_server: LiveServer, people: list[Person],
+    call_server: LiveServer, open_people: OpenPeople,
 ) -> None:
     root = call_server.settings.recordings_dir
     assert not root.exists()
     root.write_text("a file where the recordings root should be")  # the recorder cannot write
-    chair = open_person(browser, call_server, LARAZA)
-    people.append(chair)
-    go_to_prejoin(chair, call_server, CONSULTATION)
-    join(chair)
+    [chair] = open_people(call_server, LARAZA)
+    enter([chair], call_server, CONSULTATION)
     chair.page.click("#btn-record")
     chair.page.wait_for_selector(
         "#toasts .toast:has-text('Falló la grabadora. Inténtalo de nuevo en un momento.')",

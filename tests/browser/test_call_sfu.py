@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,11 +17,10 @@ from tests.browser.calls import (
     COORDINATOR,
     LARAZA,
     MERIDA,
+    OpenPeople,
     Person,
     assert_frames_flow,
-    go_to_prejoin,
-    join,
-    open_person,
+    enter,
     wait_connected,
     wait_until,
 )
@@ -49,13 +47,6 @@ SFU_AUDIO_ENERGY = """async (remote) => {
   }
   return energy;
 }"""
-
-
-def enter(persons: list[Person], server: LiveServer) -> None:
-    for person in persons:
-        go_to_prejoin(person, server, CONSULTATION)
-    for person in persons:
-        join(person)
 
 
 def wait_sfu(person: Person, timeout: float = 20.0) -> None:
@@ -111,15 +102,11 @@ def no_p2p(person: Person) -> bool:
 
 
 def test_four_people_decode_each_other_through_the_sfu(
-    browser: Any, call_server: LiveServer, people: list[Person], artifacts: Path
+    call_server: LiveServer, open_people: OpenPeople, artifacts: Path
 ) -> None:
-    persons = [
-        open_person(browser, call_server, email)
-        for email in (LARAZA, MERIDA, COORDINATOR, REFERRER)
-    ]
-    people.extend(persons)
+    persons = open_people(call_server, LARAZA, MERIDA, COORDINATOR, REFERRER)
     started = time.monotonic()
-    enter(persons, call_server)
+    enter(persons, call_server, CONSULTATION)
     ids = [person.peer_id for person in persons]
     for person in persons:
         wait_sfu(person)
@@ -139,13 +126,10 @@ def test_four_people_decode_each_other_through_the_sfu(
 
 
 def test_third_joiner_moves_a_p2p_call_to_the_sfu_without_reloads(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    call_server: LiveServer, open_people: OpenPeople
 ) -> None:
-    a = open_person(browser, call_server, LARAZA)
-    b = open_person(browser, call_server, MERIDA)
-    c = open_person(browser, call_server, COORDINATOR)
-    people.extend([a, b, c])
-    enter([a, b], call_server)
+    a, b, c = open_people(call_server, LARAZA, MERIDA, COORDINATOR)
+    enter([a, b], call_server, CONSULTATION)
     wait_connected(a, b)
     a_id, b_id = a.peer_id, b.peer_id
     assert a.mode() == "p2p" and b.mode() == "p2p"
@@ -156,7 +140,7 @@ def test_third_joiner_moves_a_p2p_call_to_the_sfu_without_reloads(
         person.page.evaluate("window.__loadedMarker = 'still-here'")
 
     started = time.monotonic()
-    enter([c], call_server)
+    enter([c], call_server, CONSULTATION)
     c_id = c.peer_id
     for person in (a, b, c):
         wait_sfu(person)
@@ -187,12 +171,11 @@ def test_third_joiner_moves_a_p2p_call_to_the_sfu_without_reloads(
 
 
 def test_mute_and_screen_share_reach_the_others_through_the_sfu(
-    browser: Any, call_server: LiveServer, people: list[Person], artifacts: Path
+    call_server: LiveServer, open_people: OpenPeople, artifacts: Path
 ) -> None:
-    persons = [open_person(browser, call_server, email) for email in (LARAZA, MERIDA, COORDINATOR)]
-    people.extend(persons)
+    persons = open_people(call_server, LARAZA, MERIDA, COORDINATOR)
     a, b, c = persons
-    enter(persons, call_server)
+    enter(persons, call_server, CONSULTATION)
     a_id, b_id = a.peer_id, b.peer_id
     for person in persons:
         wait_sfu(person)
@@ -240,10 +223,9 @@ def test_mute_and_screen_share_reach_the_others_through_the_sfu(
     assert all(p.state()["joinCount"] == 1 for p in persons)
 
 
-def three_in_sfu(browser: Any, server: LiveServer, people: list[Person]) -> list[Person]:
-    persons = [open_person(browser, server, email) for email in (LARAZA, MERIDA, COORDINATOR)]
-    people.extend(persons)
-    enter(persons, server)
+def three_in_sfu(open_people: OpenPeople, server: LiveServer) -> list[Person]:
+    persons = open_people(server, LARAZA, MERIDA, COORDINATOR)
+    enter(persons, server, CONSULTATION)
     for person in persons:
         wait_sfu(person)
     return persons
@@ -257,9 +239,9 @@ def saw_leave(person: Person, peer_id: str) -> bool:
 
 
 def test_sfu_call_survives_a_signaling_drop_without_reload(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    call_server: LiveServer, open_people: OpenPeople
 ) -> None:
-    a, b, c = three_in_sfu(browser, call_server, people)
+    a, b, c = three_in_sfu(open_people, call_server)
     a_id, b_id, c_id = a.peer_id, b.peer_id, c.peer_id
     assert_sfu_video_flows(a, [b_id, c_id])
     a.page.evaluate(
@@ -286,9 +268,9 @@ def test_sfu_call_survives_a_signaling_drop_without_reload(
 
 
 def test_failed_sfu_legs_are_replaced_by_new_connections(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    call_server: LiveServer, open_people: OpenPeople
 ) -> None:
-    a, b, c = three_in_sfu(browser, call_server, people)
+    a, b, c = three_in_sfu(open_people, call_server)
     a_id, b_id, c_id = a.peer_id, b.peer_id, c.peer_id
     assert_sfu_video_flows(a, [b_id, c_id])
     a.page.evaluate("window.__legs = [window.junta.sfu.publishPc, window.junta.sfu.subscribePc]")

@@ -4,7 +4,6 @@ the room; the others outline its tile, peer to peer and through the SFU. Muted, 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 
@@ -14,10 +13,11 @@ from tests.browser.calls import (
     COORDINATOR,
     LARAZA,
     MERIDA,
+    OpenPeople,
     Person,
+    enter,
     go_to_prejoin,
     join,
-    open_person,
     wait_connected,
     wait_until,
 )
@@ -68,21 +68,11 @@ def assert_highlighted(speaker: Person, viewer: Person) -> None:
                what=f"{viewer.email} outlining {speaker.email}'s tile")
 
 
-def talker(browser: Any, server: LiveServer, email: str, room: str) -> Person:
-    person = open_person(browser, server, email)
-    person.context.add_init_script(TONE_MICROPHONE)
-    go_to_prejoin(person, server, room)
-    return person
-
-
 def test_the_speaker_is_highlighted_peer_to_peer_and_not_when_muted(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    call_server: LiveServer, open_people: OpenPeople
 ) -> None:
-    a = talker(browser, call_server, LARAZA, CONSULTATION)
-    b = talker(browser, call_server, MERIDA, CONSULTATION)
-    people.extend([a, b])
-    join(a)
-    join(b)
+    a, b = open_people(call_server, LARAZA, MERIDA, init_script=TONE_MICROPHONE)
+    enter([a, b], call_server, CONSULTATION)
     wait_connected(a, b)
     assert a.mode() == "p2p"
     assert_highlighted(a, b)
@@ -96,11 +86,11 @@ def test_the_speaker_is_highlighted_peer_to_peer_and_not_when_muted(
 
 
 def test_the_speaker_is_highlighted_through_the_sfu(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    call_server: LiveServer, open_people: OpenPeople
 ) -> None:
-    a = talker(browser, call_server, COORDINATOR, BOARD)
-    b = talker(browser, call_server, LARAZA, BOARD)
-    people.extend([a, b])
+    a, b = open_people(call_server, COORDINATOR, LARAZA, init_script=TONE_MICROPHONE)
+    go_to_prejoin(a, call_server, BOARD)
+    go_to_prejoin(b, call_server, BOARD)
     join(a)
     join(b, expect="waiting")  # a tumor board: the coordinator admits
     a.open_panel("people")

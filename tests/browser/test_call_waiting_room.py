@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.browser.calls import (
-    BOARD,
-    COORDINATOR,
-    MERIDA,
-    Person,
+    OpenPeople,
     assert_frames_flow,
-    go_to_prejoin,
-    join,
-    open_person,
+    chair_and_waiting_guest,
     wait_connected,
 )
 from tests.live import LiveServer
@@ -24,15 +18,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_coordinator_admits_a_waiting_specialist_then_moderates_them(
-    browser: Any, call_server: LiveServer, people: list[Person], artifacts: Path
+    call_server: LiveServer, open_people: OpenPeople, artifacts: Path
 ) -> None:
-    coordinator = open_person(browser, call_server, COORDINATOR)
-    guest = open_person(browser, call_server, MERIDA)
-    people.extend([coordinator, guest])
-    go_to_prejoin(coordinator, call_server, BOARD)
-    join(coordinator)
-    go_to_prejoin(guest, call_server, BOARD)
-    join(guest, expect="waiting")
+    coordinator, guest = chair_and_waiting_guest(open_people, call_server)
     guest_id = guest.peer_id
     assert guest.page.locator("#waiting").is_visible()
 
@@ -91,15 +79,9 @@ def test_coordinator_admits_a_waiting_specialist_then_moderates_them(
 
 
 def test_refused_specialist_is_told_and_does_not_come_back(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    call_server: LiveServer, open_people: OpenPeople
 ) -> None:
-    coordinator = open_person(browser, call_server, COORDINATOR)
-    guest = open_person(browser, call_server, MERIDA)
-    people.extend([coordinator, guest])
-    go_to_prejoin(coordinator, call_server, BOARD)
-    join(coordinator)
-    go_to_prejoin(guest, call_server, BOARD)
-    join(guest, expect="waiting")
+    coordinator, guest = chair_and_waiting_guest(open_people, call_server)
     guest_id = guest.peer_id
 
     coordinator.open_panel("people")

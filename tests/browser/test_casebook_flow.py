@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.browser.calls import COORDINATOR, LARAZA, MERIDA, Person, open_person
+from tests.browser.calls import COORDINATOR, LARAZA, MERIDA, OpenPeople, Person
 from tests.casebook.test_nota_pdf import pdf_text
 from tests.live import LiveServer
 from tests.web.api_helpers import PDF
@@ -42,15 +42,13 @@ def _user_id(server: LiveServer, email: str) -> str:
     return server.run(find())
 
 
-def _open(browser: Any, server: LiveServer, people: list[Person], email: str) -> Any:
-    person = open_person(browser, server, email)
-    person.context.add_init_script(CSP_LISTENER)
-    people.append(person)
+def _open(open_people: OpenPeople, server: LiveServer, email: str) -> Any:
+    [person] = open_people(server, email, init_script=CSP_LISTENER)
     return person.page
 
 
 def submit_accept_and_schedule(
-    browser: Any, server: LiveServer, people: list[Person], tmp_path: Path
+    open_people: OpenPeople, server: LiveServer, tmp_path: Path
 ) -> tuple[Any, str, str]:
     """The referrer's form and upload, the coordinator's triage and scheduling onto a new session
     chaired by Dr. La Raza; (the referrer's page, the case's code, the session page's address)."""
@@ -63,7 +61,7 @@ def submit_accept_and_schedule(
     biopsy.write_bytes(PDF.replace(b"trailer", b"%" + b"0" * (2 * 1024 * 1024) + b"\ntrailer"))
 
     # The referrer: the guided form, a file through the upload script, then submission.
-    referrer = _open(browser, server, people, REFERRER)
+    referrer = _open(open_people, server, REFERRER)
     referrer.goto(server.url + "/cases/new")
     referrer.fill("#patient_initials", "R.M.S.")
     referrer.fill("#patient_age_years", "6")
@@ -87,7 +85,7 @@ def submit_accept_and_schedule(
     referrer.locator('.timeline li[data-action="case.submit"]').wait_for()
 
     # The coordinator: triage from the case page, a new session, scheduling from the queue.
-    coordinator = _open(browser, server, people, COORDINATOR)
+    coordinator = _open(open_people, server, COORDINATOR)
     coordinator.goto(f"{server.url}/queue")
     coordinator.click(f'tr[data-case="{code}"] a.button')
     coordinator.fill("#accept-specialty", "Oncología pediátrica")
@@ -135,13 +133,13 @@ def assert_no_page_errors(people: list[Person]) -> None:
 
 
 def test_the_chair_issues_the_recommendation_from_the_call_and_the_referrer_gets_the_pdf(
-    browser: Any, live_server: LiveServer, people: list[Person], tmp_path: Path
+    live_server: LiveServer, people: list[Person], open_people: OpenPeople, tmp_path: Path
 ) -> None:
     server = live_server
-    referrer, code, session_url = submit_accept_and_schedule(browser, server, people, tmp_path)
+    referrer, code, session_url = submit_accept_and_schedule(open_people, server, tmp_path)
 
     # The chair opens the call from the session page with one click, and joins it.
-    chair = _open(browser, server, people, LARAZA)
+    chair = _open(open_people, server, LARAZA)
     chair.goto(session_url)
     chair.get_by_role("link", name="Abrir la videollamada").click()
     chair.wait_for_url(re.compile(r".*/rooms/[^/]+$"))
@@ -194,13 +192,13 @@ def test_the_chair_issues_the_recommendation_from_the_call_and_the_referrer_gets
 
 
 def test_the_chair_can_still_issue_the_recommendation_from_the_session_page(
-    browser: Any, live_server: LiveServer, people: list[Person], tmp_path: Path
+    live_server: LiveServer, people: list[Person], open_people: OpenPeople, tmp_path: Path
 ) -> None:
     server = live_server
-    referrer, code, session_url = submit_accept_and_schedule(browser, server, people, tmp_path)
+    referrer, code, session_url = submit_accept_and_schedule(open_people, server, tmp_path)
 
     # The chair opens the session page, marks the case discussed and issues the nota.
-    chair = _open(browser, server, people, LARAZA)
+    chair = _open(open_people, server, LARAZA)
     chair.goto(session_url)
     agenda_item = chair.locator(f'.agenda li[data-case="{code}"]')
     agenda_item.locator("form[action$='/discussed'] button").click()

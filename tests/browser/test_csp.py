@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from casebook.demo import DEMO_PASSWORD
 from tests.browser.calls import (
     CONSULTATION,
     LARAZA,
     MERIDA,
+    OpenPeople,
     Person,
-    go_to_prejoin,
-    join,
-    open_person,
+    enter,
+    new_person,
+    submit_sign_in,
     wait_connected,
 )
 from tests.live import LiveServer
@@ -54,34 +54,20 @@ def csp_reports(person: Person) -> list[str]:
     ]
 
 
-def watch(person: Person) -> Person:
-    person.context.add_init_script(LISTENER)
-    return person
-
-
 def sign_in_watched(browser: Any, server: LiveServer, email: str) -> Person:
     """Like `calls.sign_in`, with the listener installed before the sign-in form loads."""
-    context = browser.new_context(
-        locale="es-MX", viewport={"width": 1280, "height": 800},
-        permissions=["camera", "microphone"],
-    )
-    context.add_init_script(LISTENER)
-    page = context.new_page()
-    person = Person(email, context, page)
-    page.on("console", lambda message: person.console.append(f"{message.type}: {message.text}"))
-    page.on("pageerror", lambda error: person.console.append(f"pageerror: {error}"))
+    person = new_person(browser, email, init_script=LISTENER)
+    page = person.page
     response = page.goto(server.url + "/login")
     assert response is not None
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
-    page.fill("#email", email)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
+    submit_sign_in(page, email)
     page.wait_for_url("**/dashboard")
     return person
 
 
 def test_pages_and_a_call_run_under_the_policy_without_violations(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    browser: Any, call_server: LiveServer, people: list[Person], open_people: OpenPeople
 ) -> None:
     a = sign_in_watched(browser, call_server, LARAZA)  # sign-in form, then the dashboard
     people.append(a)
@@ -92,12 +78,8 @@ def test_pages_and_a_call_run_under_the_policy_without_violations(
     a.page.goto(call_server.url + "/privacy")
     a.page.wait_for_selector("#privacy-title")
 
-    b = watch(open_person(browser, call_server, MERIDA))
-    people.append(b)
-    go_to_prejoin(a, call_server, CONSULTATION)
-    go_to_prejoin(b, call_server, CONSULTATION)
-    join(a)
-    join(b)
+    [b] = open_people(call_server, MERIDA, init_script=LISTENER)
+    enter([a, b], call_server, CONSULTATION)
     wait_connected(a, b)
     # Styles set from JS through the CSSOM (avatar hues, grid size) are not blocked by
     # `style-src 'self'`, and the page uses them.

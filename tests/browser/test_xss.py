@@ -20,10 +20,9 @@ from tests.browser.calls import (
     CONSULTATION,
     LARAZA,
     MERIDA,
+    OpenPeople,
     Person,
-    go_to_prejoin,
-    join,
-    open_person,
+    enter,
     wait_connected,
 )
 from tests.casebook.recording_samples import copy_sample
@@ -85,14 +84,12 @@ def assert_inert(person: Person, texts: list[str], *, where: str) -> None:
 
 
 def test_markup_in_every_shared_text_field_is_shown_as_text(
-    browser: Any, call_server: LiveServer, people: list[Person]
+    call_server: LiveServer, open_people: OpenPeople
 ) -> None:
     server = call_server
-    referrer, coordinator, laraza, merida, admin = (
-        open_person(browser, server, email)
-        for email in (demo.REFERRER, demo.COORDINATOR, LARAZA, MERIDA, demo.ADMIN)
+    referrer, coordinator, laraza, merida, admin = open_people(
+        server, demo.REFERRER, demo.COORDINATOR, LARAZA, MERIDA, demo.ADMIN
     )
-    people.extend([referrer, coordinator, laraza, merida, admin])
 
     # A case whose clinical text is all markup, submitted to the network.
     fields = {
@@ -180,10 +177,7 @@ def test_markup_in_every_shared_text_field_is_shown_as_text(
     assert_inert(admin, [name], where="admin users")
 
     # In a call: the new name in Mérida's participant list, and a chat message of markup.
-    go_to_prejoin(laraza, server, CONSULTATION)
-    go_to_prejoin(merida, server, CONSULTATION)
-    join(laraza)
-    join(merida)
+    enter([laraza, merida], server, CONSULTATION)
     wait_connected(laraza, merida)
     chat = payload("Chat")
     laraza.open_panel("chat")
