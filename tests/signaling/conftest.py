@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 import socketio
-from aiohttp import web
 
 from signaling.events import CallEvent
 from signaling.grants import issue_grant, sign_grant
 from signaling.namespace import CallNamespace
 from signaling.protocol import PROTOCOL_VERSION
 from signaling.server import build_socket_server
-from tests.services import free_port
+
+from .socket_site import serve_sockets
 
 SECRET = b"test-secret-for-join-tokens-0123"
 GRACE = 0.5
@@ -130,13 +130,8 @@ async def call_server() -> AsyncIterator[CallServer]:
         events.append(event)
 
     sio, namespace = build_socket_server(secret=SECRET, reconnect_grace=GRACE, on_event=record)
-    app = web.Application()
-    sio.attach(app)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    server = CallServer(f"http://127.0.0.1:{port}", namespace, events)
+    runner, url = await serve_sockets(sio)
+    server = CallServer(url, namespace, events)
     yield server
     for p in server.participants:
         if p.client.connected:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
@@ -26,10 +25,10 @@ from signaling.events import CallEvent
 from signaling.server import build_socket_server
 from tests.media.bots import ToneTrack
 from tests.media.peers import wait_until
-from tests.services import free_port
 from web.calls.media_bridge import MediaBridge
 
 from .conftest import SECRET, CallServer, Participant
+from .socket_site import serve_sockets
 
 # Long enough for a bot to reconnect and rejoin on a busy machine.
 SFU_GRACE = 2.0
@@ -244,13 +243,8 @@ async def sfu_server() -> AsyncIterator[SfuCallServer]:
     sio, namespace = build_socket_server(
         secret=SECRET, reconnect_grace=SFU_GRACE, on_event=record, media=media
     )
-    app = web.Application()
-    sio.attach(app)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    server = SfuCallServer(f"http://127.0.0.1:{port}", namespace, events, media=media)
+    runner, url = await serve_sockets(sio)
+    server = SfuCallServer(url, namespace, events, media=media)
     yield server
     for bot in server.bots:
         await bot.close()

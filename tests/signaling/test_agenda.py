@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
-import pytest
-import redis.asyncio as aioredis
-
-from signaling.roomstate import MemoryRoomState, PeerRecord, RoomState
-from signaling.roomstate_redis import RedisRoomState
-from tests.services import REDIS_URL, port_open, require
+from signaling.roomstate import PeerRecord, RoomState
 from tests.signaling.conftest import CallServer
-from tests.signaling.test_roomstate import drop_keys, record
+from tests.signaling.test_roomstate import record, state
+
+__all__ = ["state"]  # the fixture: both room-state backends, as test_roomstate runs them
 
 
 async def test_only_a_moderator_moves_the_agenda_and_everyone_follows(
@@ -72,21 +66,6 @@ async def test_a_waiting_peer_is_not_told_the_position(call_server: CallServer) 
     assert (await chair.call("moderate", {"action": "admit", "target": guest.peer_id}))["ok"]
     admitted = await guest.next("admitted")
     assert admitted["agenda"] == 4
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def state(request: pytest.FixtureRequest) -> AsyncIterator[RoomState]:
-    if request.param == "memory":
-        yield MemoryRoomState()
-        return
-    require(port_open("127.0.0.1", 6379), "Redis at 127.0.0.1:6379")
-    client = aioredis.Redis.from_url(REDIS_URL)
-    prefix = f"junta-test:{uuid.uuid4().hex}:"
-    try:
-        yield RedisRoomState(client, prefix=prefix)
-    finally:
-        await drop_keys(client, prefix)
-        await client.aclose()
 
 
 async def test_the_position_is_kept_while_someone_is_in_the_room(state: RoomState) -> None:

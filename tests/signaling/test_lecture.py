@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from media.remote import RemoteMediaNode
 from signaling.server import build_socket_server
@@ -16,6 +15,7 @@ from web.calls.media_bridge import MediaBridge
 
 from .conftest import SECRET, CallServer, Participant
 from .sfu_bots import SfuBot, SfuCallServer, sfu_server
+from .socket_site import serve_sockets
 
 __all__ = ["sfu_server"]
 
@@ -153,13 +153,8 @@ async def test_a_lecture_is_refused_while_its_media_node_cannot_be_reached() -> 
     # A media node in another process that is down: nothing listens on its port.
     node = RemoteMediaNode(f"http://127.0.0.1:{free_port()}", "media-secret", timeout=2)
     sio, namespace = build_socket_server(secret=SECRET, media=MediaBridge(lambda _: node))
-    app = web.Application()
-    sio.attach(app)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    page = Participant(f"http://127.0.0.1:{port}", "presenter", "room-a", **PRESENTER)
+    runner, url = await serve_sockets(sio)
+    page = Participant(url, "presenter", "room-a", **PRESENTER)
     try:
         await page.connect()
         ack = await page.join()
@@ -167,7 +162,7 @@ async def test_a_lecture_is_refused_while_its_media_node_cannot_be_reached() -> 
         # Nobody was let in: the room is still empty, so a retry starts afresh.
         assert await namespace.state.list_peers("room-a") == []
         # A consultation does not need the media node to start.
-        other = Participant(f"http://127.0.0.1:{port}", "alice", "room-b")
+        other = Participant(url, "alice", "room-b")
         await other.connect()
         assert (await other.join())["mode"] == "p2p"
         await other.client.disconnect()

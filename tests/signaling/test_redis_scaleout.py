@@ -20,7 +20,7 @@ from aiohttp import web
 from signaling.roomstate_redis import RedisRoomState
 from signaling.scaleout import CallManager
 from signaling.server import build_socket_server
-from tests.services import REDIS_URL, free_port, port_open, require
+from tests.services import REDIS_URL, port_open, require
 from tests.signaling.conftest import (
     CANDIDATE,
     GRACE,
@@ -30,6 +30,7 @@ from tests.signaling.conftest import (
     Participant,
     assert_relays,
 )
+from tests.signaling.socket_site import serve_sockets
 
 ANSWER_SDP = OFFER_SDP.replace("o=- 4611731400430051336", "o=- 1111111111111111111")
 
@@ -69,14 +70,9 @@ async def cluster() -> AsyncIterator[Cluster]:
             sio, namespace = build_socket_server(
                 secret=SECRET, reconnect_grace=GRACE, client_manager=manager, state=state
             )
-            app = web.Application()
-            sio.attach(app)
-            runner = web.AppRunner(app)
+            runner, url = await serve_sockets(sio)
             runners.append(runner)
-            await runner.setup()
-            port = free_port()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            cluster.servers.append(CallServer(f"http://127.0.0.1:{port}", namespace, []))
+            cluster.servers.append(CallServer(url, namespace, []))
         yield cluster
     finally:
         for server in cluster.servers:
