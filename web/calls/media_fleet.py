@@ -35,6 +35,7 @@ from signaling.media_port import (
     TrackListener,
 )
 from signaling.placement import NodeRecord, least_loaded, rooms_to_move, with_room
+from signaling.redis_client import text
 from signaling.roomstate import RoomState
 from web.calls.media_bridge import MediaBridge
 
@@ -43,10 +44,6 @@ log = logging.getLogger("junta.web.media")
 CHECK_INTERVAL = 0.5  # seconds between looks at the registrations
 PROBE_TIMEOUT = 1.0  # a node whose stream dropped must answer /healthz this fast
 SUSPECT_SECONDS = 10.0  # how long a node that failed a probe is left out of placement
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class NodeRegistry:
@@ -60,7 +57,7 @@ class NodeRegistry:
 
     async def live(self) -> dict[str, NodeRecord]:
         """Every node whose registration has not expired, by id (expired ids are pruned)."""
-        ids = sorted(_text(raw) for raw in await self._redis.smembers(nodes_key(self._prefix)))
+        ids = sorted(text(raw) for raw in await self._redis.smembers(nodes_key(self._prefix)))
         if not ids:
             return {}
         raws = await self._redis.mget([node_key(self._prefix, i) for i in ids])
