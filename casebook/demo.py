@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import two_factor
 from casebook.case_code import format_case_code
+from casebook.cases import next_case_number
 from casebook.clock import utcnow
 from casebook.models import (
     AgendaItem,
@@ -225,9 +226,6 @@ BOARD_ROOM = "junta-tumores-sn"
 
 async def _load_casebook(session: AsyncSession, users: dict[str, User]) -> tuple[int, int]:
     """The demo cases, and one scheduled tumor board on the `junta-tumores-sn` room."""
-    # Imported here: the casebook services import this package's models, not the other way.
-    from casebook.cases import next_case_number
-
     now = utcnow()
     new_sessions = 0
     board = await session.scalar(select(ReviewSession).where(ReviewSession.room_id == BOARD_ROOM))

@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from casebook import audit
+from casebook.accounts import find_user_by_email
 from casebook.models import normalize_email
 from web.app.keys import SESSIONS
 from web.http.routes import ADMINS, Route, Text, caller, json_reply, parse_query
@@ -74,8 +75,6 @@ async def audit_trail(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS]() as db:
         actor = query.actor
         if actor and "@" in actor:
-            from casebook.accounts import find_user_by_email
-
             user = await find_user_by_email(db, normalize_email(actor))
             actor = user.id if user else "-"
         events = await audit.search(

@@ -146,6 +146,8 @@ def require_pinned_media_versions() -> None:
 
 def serve(settings: Settings, *, host: str | None, port: int | None, demo: bool) -> None:
     """Serve until interrupted (the app upgrades the schema on startup)."""
+    # The app, and aiortc and PyAV behind it, load only for the commands that need them: the
+    # account and recording commands start without them.
     from aiohttp import web
 
     from web.app.factory import create_app
@@ -164,13 +166,13 @@ def serve(settings: Settings, *, host: str | None, port: int | None, demo: bool)
 
 def serve_media(settings: MediaSettings) -> None:
     """Serve a media node's internal API until interrupted."""
-    from media.api import run
+    from media.api import run  # aiortc loads only for this command, like the app in `serve`
 
     run(settings)
 
 
 async def _upgrade(settings: Settings, *, demo: bool = False) -> None:
-    from web.app.factory import prepare_database
+    from web.app.factory import prepare_database  # the whole app, loaded only for this command
 
     await prepare_database(settings, demo=demo, passwords=_passwords(settings))
 

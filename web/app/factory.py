@@ -58,7 +58,8 @@ from web.calls.recording_files import recorder_files
 from web.http import health
 from web.http.auth import session_middleware
 from web.http.csrf import csrf_middleware
-from web.http.errors import HTTP_ERRORS, StartupError, error_middleware
+from web.http.error_replies import HTTP_ERRORS, error_middleware
+from web.http.errors import StartupError
 from web.http.headers import security_headers_middleware
 from web.http.ratelimit import LoginThrottle
 from web.http.refusals import refused_access_middleware

@@ -131,6 +131,7 @@ async def _audit_export(settings: Settings, recording_id: str, layout: str, outp
 
 
 async def _upgrade(settings: Settings) -> None:
+    # The whole app (aiortc, socket.io, every page) loads only when a command upgrades.
     from web.app.factory import prepare_database
 
     await prepare_database(settings)

@@ -18,7 +18,7 @@ from aiohttp import web
 from signaling.namespace import CallNamespace
 from web.app.keys import CALL_NAMESPACE
 from web.calls.media_bridge import MediaBridge
-from web.http.errors import HTTP_ERRORS
+from web.http.error_replies import HTTP_ERRORS
 
 log = logging.getLogger("junta.web.metrics")
 
