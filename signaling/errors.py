@@ -23,6 +23,8 @@ ErrorCode = Literal[
     "media_unavailable",
     "not_sfu",
     "media_error",
+    "too_many_media_sections",
+    "too_many_tracks",
     "recording_unavailable",
     "already_recording",
     "not_recording",

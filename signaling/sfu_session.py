@@ -26,6 +26,7 @@ from .media_port import (
     SubscriptionOffer,
 )
 from .protocol import SfuAnswer, SfuCandidate, SfuPayload, SfuPublish, check_sdp, ok
+from .publish_limits import PublishBudget
 from .roomstate import PeerRecord, RoomState
 from .subscription import Offered, Subscription
 from .topology import Mode, decide_mode, needs_sfu_from_start
@@ -50,6 +51,8 @@ class _RoomSessions:
     # Every admitted peer whose socket this process holds (publishers that do not subscribe
     # too): told to publish again when the room moves to another media node.
     local: set[str] = field(default_factory=set)
+    # What each peer has published in the call, against the limits of `publish_limits`.
+    budgets: dict[str, PublishBudget] = field(default_factory=dict)
 
 
 def track_source(track: MediaTrack, publisher: PeerRecord | None) -> str:
@@ -179,6 +182,7 @@ class SfuSessions:
             return
         sessions.subscriptions.pop(peer_id, None)
         sessions.local.discard(peer_id)
+        sessions.budgets.pop(peer_id, None)
         async with sessions.lock:
             # Another departure may have closed the room while we waited for the lock, and a
             # joiner may since have opened a new one: only the sessions we hold are ours to end.
@@ -236,9 +240,14 @@ class SfuSessions:
         if not grant.publish:
             raise SignalingError("forbidden", "the grant does not allow publishing")
         check_sdp(p.description.sdp)
+        sessions = self._rooms.get(room)
+        budget = (sessions.budgets.setdefault(peer_id, PublishBudget()) if sessions
+                  else PublishBudget())
+        new = budget.new_tracks(p.description.sdp, p.restart)
         if p.restart:
             await media.close_leg(room, peer_id, "publish")
         answer = await media.publish(room, peer_id, p.description.sdp)
+        budget.spent(new, p.restart)
         log.info("signaling.sfu.published room=%s peer=%s restart=%s", room, peer_id, p.restart)
         return ok(description={"type": "answer", "sdp": answer})
 
