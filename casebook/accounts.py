@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from casebook.ascii_numbers import parse_ascii_int
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
 from casebook.models import (
@@ -244,8 +245,9 @@ async def find_center(session: AsyncSession, key: str) -> Center | None:
         (Center.clues == key.strip().upper()) | (func.lower(Center.name) == key.strip().lower())
     )
     center = await session.scalar(query)
-    if center is None and key.strip().isdigit():
-        center = await session.get(Center, int(key))
+    center_id = parse_ascii_int(key.strip(), 1, 2**31 - 1)
+    if center is None and center_id is not None:
+        center = await session.get(Center, center_id)
     return center
 
 

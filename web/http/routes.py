@@ -20,6 +20,7 @@ from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casebook.ascii_numbers import parse_ascii_int
 from casebook.cases import Caller
 from casebook.models import Role
 from casebook.workflow import CLINICAL_ROLES
@@ -187,10 +188,10 @@ def parse_query(request: web.Request, model: type[M]) -> M:
 
 def int_param(request: web.Request, name: str) -> int:
     """A numeric path parameter; out of range is simply not found."""
-    raw = request.match_info[name]
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+    value = parse_ascii_int(request.match_info[name], 1, MAX_ID)
+    if value is None:
         raise WebError(404, "not_found", "not found")
-    return int(raw)
+    return value
 
 
 @asynccontextmanager

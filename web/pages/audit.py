@@ -12,11 +12,12 @@ from aiohttp import web
 from sqlalchemy import select
 
 from casebook import audit
+from casebook.ascii_numbers import parse_ascii_int
 from casebook.case_code import parse_case_code
 from casebook.models import User
 from web.app.keys import SESSIONS
 from web.http.page_routes import NETWORK_TZ, local_time, render_page
-from web.http.routes import ADMINS, Route, caller, page_route
+from web.http.routes import ADMINS, MAX_ID, Route, caller, page_route
 
 PAGE_SIZE = 50
 # Action families offered in the filter (any exact action can be typed too).
@@ -44,7 +45,8 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     case = query.get("case", "").strip().upper()[:20] or None
     since_day, until_day = _day(query.get("since", "")), _day(query.get("until", ""))
     raw_page = query.get("page", "1")
-    page = min(int(raw_page), 10_000) if raw_page.isdigit() and int(raw_page) >= 1 else 1
+    parsed_page = parse_ascii_int(raw_page, 1, MAX_ID)
+    page = 1 if parsed_page is None else min(parsed_page, 10_000)
     problems = []
     if case is not None:
         try:

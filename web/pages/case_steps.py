@@ -16,6 +16,7 @@ from multidict import MultiDictProxy
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import attachments, cases, opinions, review_sessions
+from casebook.ascii_numbers import parse_ascii_int
 from casebook.cases import Caller, CaseView
 from casebook.errors import CasebookError
 from casebook.models import Role
@@ -31,7 +32,7 @@ from web.api.case_schemas import (
 )
 from web.app.keys import FILE_STORE, NOTIFIER, SESSIONS
 from web.http.page_routes import blank_to_none, form_fields, parse_form, text_fields
-from web.http.routes import CLINICAL, COORDINATORS, Route, caller, page_route
+from web.http.routes import CLINICAL, COORDINATORS, MAX_ID, Route, caller, page_route
 from web.http.uploads import MissingUpload, refuse_oversized, uploaded_file
 from web.pages.cases import CASE_PAGE, case_page
 from web.pages.refusal_messages import findings_of, refusal_of
@@ -147,10 +148,10 @@ def _with_form(request: web.Request) -> Step:
                 notifier=notifier,
             )
         elif kind == "page-case-schedule":
-            raw = form.get("session")
-            if not isinstance(raw, str) or not raw.isdigit() or not 1 <= int(raw) < 2**31:
+            session_id = parse_ascii_int(form.get("session"), 1, MAX_ID)
+            if session_id is None:
                 raise InvalidForm()
-            session = await review_sessions.find_visible(db, who, int(raw))
+            session = await review_sessions.find_visible(db, who, session_id)
             await review_sessions.schedule(db, who, session, view, notifier)
             back = form.get("next")
             return "/queue" if back == "queue" else None

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import attachments, cases, opinions, review_sessions
 from casebook.access import can_add_opinion
+from casebook.ascii_numbers import parse_ascii_int
 from casebook.cases import Caller, CaseView
 from casebook.clock import utcnow
 from casebook.models import AuditEvent, CaseStatus, ReviewSession, Role, Sex
@@ -33,7 +34,7 @@ from web.http.page_routes import (
     render_page,
     text_fields,
 )
-from web.http.routes import CLINICAL, CLINICAL_READERS, Route, caller, page_route
+from web.http.routes import CLINICAL, CLINICAL_READERS, MAX_ID, Route, caller, page_route
 from web.http.short_reads import read_connection
 from web.pages.refusal_messages import REFUSALS
 
@@ -108,8 +109,8 @@ async def case_list(request: web.Request) -> web.StreamResponse:
 
 
 def page_number(request: web.Request) -> int:
-    raw = request.query.get("page", "1")
-    return min(int(raw), 10_000) if raw.isdigit() and int(raw) >= 1 else 1
+    page = parse_ascii_int(request.query.get("page", "1"), 1, MAX_ID)
+    return 1 if page is None else min(page, 10_000)
 
 
 # ---------------------------------------------------------------- the guided form

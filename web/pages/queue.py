@@ -8,6 +8,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from casebook import cases, queue, review_sessions
+from casebook.ascii_numbers import parse_ascii_int
 from casebook.cases import CaseNotFound
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
@@ -15,7 +16,7 @@ from casebook.models import CaseStatus
 from web.app.keys import NOTIFIER, REFUSED_CASE_CODE, SESSIONS, SETTINGS
 from web.app.service_targets import service_targets
 from web.http.page_routes import form_fields, render_page
-from web.http.routes import COORDINATORS, Route, caller, page_route
+from web.http.routes import COORDINATORS, MAX_ID, Route, caller, page_route
 from web.http.short_reads import read_connection
 from web.pages.cases import SCHEDULE_WINDOW, page_number, session_choice
 from web.pages.refusal_messages import N_, refusal_of
@@ -41,7 +42,8 @@ async def schedule_from_queue(request: web.Request) -> web.StreamResponse:
     form = await form_fields(request)
     raw = form.get("session")
     codes = list(dict.fromkeys(v.strip() for v in form.getall("case", []) if isinstance(v, str)))
-    if not isinstance(raw, str) or not raw.isdigit() or not 1 <= int(raw) < 2**31:
+    session_id = parse_ascii_int(raw, 1, MAX_ID)
+    if session_id is None:
         return await _queue_reply(request, error=N_("Choose the review session."), status=400)
     if not codes:
         return await _queue_reply(
@@ -55,7 +57,7 @@ async def schedule_from_queue(request: web.Request) -> web.StreamResponse:
     code = ""
     try:
         async with request.app[SESSIONS]() as db:
-            session = await review_sessions.find_visible(db, who, int(raw))
+            session = await review_sessions.find_visible(db, who, session_id)
             for code in codes:
                 request[REFUSED_CASE_CODE] = code  # if refused, the audit names it
                 view = await cases.find_visible(db, who, code)

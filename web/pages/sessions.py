@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import audit, cases, review_sessions
+from casebook.ascii_numbers import parse_ascii_int
 from casebook.cases import Caller
 from casebook.errors import CasebookError
 from casebook.models import Role, RoomKind, User
@@ -45,10 +46,10 @@ SESSION_FIELDS = ["kind", "title", "starts_at", "duration_minutes", "chair_user_
 
 
 def _session_id(request: web.Request) -> int:
-    raw = request.match_info["session_id"]
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+    value = parse_ascii_int(request.match_info["session_id"], 1, MAX_ID)
+    if value is None:
         raise review_sessions.SessionNotFound()
-    return int(raw)
+    return value
 
 
 def _may_run(who: Caller, chair_user_id: str) -> bool:

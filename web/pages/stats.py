@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from casebook import audit
+from casebook.ascii_numbers import parse_ascii_int
 from casebook.clock import utcnow
 from casebook.models import Center, Role
 from casebook.stats import Stats, network_stats
@@ -21,7 +22,7 @@ from casebook.triage import Urgency
 from web.app.keys import SESSIONS, SETTINGS
 from web.app.service_targets import service_targets
 from web.http.page_routes import NETWORK_TZ, render_page
-from web.http.routes import Route, caller, page_route
+from web.http.routes import MAX_ID, Route, caller, page_route
 from web.render.case_labels import URGENCY
 from web.render.context import gettext
 from web.render.svg_charts import Series, bar_chart, column_chart
@@ -43,7 +44,7 @@ class Period:
             self.problems.append("until")
             self.first, self.last = today - timedelta(days=DEFAULT_DAYS - 1), today
         raw_center = query.get("center", "")
-        self.center_id = int(raw_center) if raw_center.isdigit() and len(raw_center) < 10 else None
+        self.center_id = parse_ascii_int(raw_center, 1, MAX_ID)
         self.state = (query.get("state") or "").strip()[:100] or None
 
     def _day(self, raw: str | None, default: date, name: str) -> date:
