@@ -15,6 +15,10 @@ from .roomstate import PeerRecord
 
 EVENTS_PER_SECOND = 50
 CHATS_PER_SECOND = 5
+# A page asks for fresh TURN credentials a few times per credential lifetime; a small burst
+# covers a page that opens several connections at once.
+ICE_PER_SECOND = 1
+ICE_BURST = 3
 
 
 @dataclass
@@ -24,6 +28,7 @@ class Connection:
     sid: str
     events: TokenBucket
     chats: TokenBucket
+    ice: TokenBucket
     grant: JoinGrant | None = None
     peer_id: str | None = None
 
@@ -57,6 +62,7 @@ class Connections:
             sid,
             TokenBucket(EVENTS_PER_SECOND, EVENTS_PER_SECOND, now),
             TokenBucket(CHATS_PER_SECOND, CHATS_PER_SECOND, now),
+            TokenBucket(ICE_PER_SECOND, ICE_BURST, now),
         )
         self._by_sid[sid] = conn
         return conn

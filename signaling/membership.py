@@ -1,5 +1,6 @@
 """Who is in a call (PROTOCOL.md, "Joining" and "Reconnecting"): `join`, its ack, `leave`,
-`state`, and what happens when a socket drops: the reconnect grace, and its end.
+`state`, `ice` (fresh TURN credentials for those in the call), and what happens when a socket
+drops: the reconnect grace, and its end.
 
 A peer's record lives in `RoomState`; its socket in this process's `Connections`. The grace
 timers live in `Graces` (in Redis they outlive this process), which call back here.
@@ -17,10 +18,10 @@ from .errors import SignalingError
 from .events import CallEventKind
 from .grace import Graces
 from .grants import token_id, verify_grant
-from .ice import IceConfig, ice_servers
+from .ice import REFRESH_TTL, IceConfig, ice_answer
 from .lecture import Lectures, joins_as_audience
 from .presence import Presence
-from .protocol import PROTOCOL_VERSION, JoinPayload, Peer, PeerState, ok, wire
+from .protocol import PROTOCOL_VERSION, IcePayload, JoinPayload, Peer, PeerState, ok, wire
 from .recording_session import RecordingSessions
 from .roomstate import PeerRecord, RoomState
 from .sfu_session import SfuSessions
@@ -153,8 +154,7 @@ class Membership:
             audience=await self._lecture.counts(room),
             recording=await self._recording.wire_for(room, me),
             agenda=await self._agenda.current(room),
-            ice_servers=ice_servers(self._ice, record.peer.user_id, self._clock(),
-                                    expires=record.grant_exp),
+            **ice_answer(self._ice, record.peer.user_id, self._clock(), expires=record.grant_exp),
         )
         if record.peer.moderator:
             ack["waiting"] = [wire(r.peer) for r in records if not r.admitted]
@@ -171,6 +171,13 @@ class Membership:
         if "screen_stream" in p.model_fields_set:
             await self._sfu.state_changed(m.room)
         return ok(state=wire(record.peer.state))
+
+    async def fresh_ice(self, m: Member, _: IcePayload) -> dict[str, Any]:
+        """`ice`: fresh TURN credentials for a peer in the call (the dispatch refuses waiting,
+        removed and unknown sockets with `not_joined`), valid `REFRESH_TTL` seconds."""
+        now = self._clock()
+        return ok(**ice_answer(self._ice, m.record.peer.user_id, now,
+                               expires=int(now) + REFRESH_TTL))
 
     async def leave(self, m: Member, _: object) -> dict[str, Any]:
         await self._state.remove_peer(m.room, m.peer_id)

@@ -1,8 +1,9 @@
 """The `/call` socket.io namespace (PROTOCOL.md): the one dispatch point of its events.
 
 `trigger_event` applies every check in the same order and turns every error into the documented
-ack; the handler objects it delegates to (`Membership`, `Relay`, `Chat`, `Moderation`, and the
-SFU, lecture, recording and agenda sessions) only hold the behaviour of their events.
+ack; the handler objects it delegates to (`Membership`, which also answers `ice`, `Relay`,
+`Chat`, `Moderation`, and the SFU, lecture, recording and agenda sessions) only hold the
+behaviour of their events.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from pydantic import ValidationError
 
 from .agenda import Agendas
 from .chat import Chat
-from .connection import CHATS_PER_SECOND, EVENTS_PER_SECOND, Connections, Member
+from .connection import (
+    CHATS_PER_SECOND,
+    EVENTS_PER_SECOND,
+    ICE_PER_SECOND,
+    Connections,
+    Member,
+)
 from .counters import CallCounters
 from .errors import SignalingError
 from .events import OnCallEvent
@@ -133,6 +140,7 @@ class CallNamespace(socketio.AsyncNamespace):
             "recording": self._recording,
             "consent": self._consent,
             "agenda": self._agenda,
+            "ice": self._membership.fresh_ice,
         }
 
     # --- dispatch -------------------------------------------------------------------------
@@ -201,6 +209,8 @@ class CallNamespace(socketio.AsyncNamespace):
             raise SignalingError("invalid_payload", describe_invalid(exc)) from None
         if event == "chat" and not conn.chats.allow(now):
             raise SignalingError("rate_limited", f"more than {CHATS_PER_SECOND} chats a second")
+        if event == "ice" and not conn.ice.allow(now):
+            raise SignalingError("rate_limited", f"more than {ICE_PER_SECOND} ice a second")
         if member is None:
             return await self._membership.join(conn, cast(JoinPayload, model))
         return await self._handlers[event](member, model)

@@ -126,6 +126,10 @@ class LeavePayload(_Strict):
     pass
 
 
+class IcePayload(_Strict):
+    """A peer in the call asks for fresh ICE servers (TURN credentials); it sends nothing else."""
+
+
 class OfferDescription(_Strict):
     type: Literal["offer"]
     sdp: Sdp
@@ -229,6 +233,7 @@ EVENT_MODELS: dict[str, type[BaseModel]] = {
     "recording": RecordingPayload,
     "consent": ConsentPayload,
     "agenda": AgendaPayload,
+    "ice": IcePayload,
 }
 
 _SDP_LINE = re.compile(r"^[a-z]=.*$")

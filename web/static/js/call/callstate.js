@@ -5,6 +5,7 @@
 import { LocalMedia } from "./devices.js";
 import { setCatalog } from "./i18n.js";
 import { CasePanel } from "./casepanel.js";
+import { IceCredentials } from "./iceservers.js";
 import { LectureRoom } from "./lecture.js";
 import { RecordingControl } from "./recording.js";
 
@@ -30,6 +31,9 @@ export const casePanel = config.case_panel && $("casepanel")
   ? new CasePanel({ root: $("casepanel"), agendaUrl: config.case_panel.agenda_url, canMove: Boolean(config.is_moderator), request: (event, payload) => call.signaling.request(event, payload), toasts: $("toasts") })
   : null;
 
+/** The ICE servers every connection uses, and their TURN credentials kept fresh (`ice`). */
+export const ice = new IceCredentials({ request: () => call.signaling.request("ice", {}) });
+
 /** Everyone in the room (server Peers, including ourselves), by peer_id. */
 export const participants = new Map();
 /** One PeerLink per remote peer. */
@@ -54,7 +58,6 @@ export const call = {
   unreadChat: 0,
   joinedAt: 0,
   disconnectedAt: 0,
-  iceServers: [],
   speakerId: "",
   /** "p2p" (one PeerLink per remote peer) or "sfu" (the SfuSession), as the server decides. */
   mode: "p2p",
@@ -114,6 +117,8 @@ export function debugHandle() {
       if (sfu && sfu.subscribePc && (!link || sfu.receiving(remote))) return sfu.subscribePc;
       return link ? link.pc : null;
     },
+    /** The ICE servers in use, the seconds their TURN credentials have left, refreshes so far. */
+    ice: () => ice.snapshot(),
     /** What the page knows of the room's recording (and our answer). */
     recording: () => recording.snapshot(),
     state: () => ({

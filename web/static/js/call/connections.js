@@ -3,7 +3,8 @@
 // handover from one to the other (README.md, "Through the SFU").
 
 import {
-  $, call, handoffs, links, localMedia, localState, logEvent, media, participants, pcs, peerId, root,
+  $, call, handoffs, ice, links, localMedia, localState, logEvent, media, participants, pcs, peerId,
+  root,
 } from "./callstate.js";
 import { t } from "./i18n.js";
 import { PeerLink } from "./peer.js";
@@ -27,7 +28,8 @@ export function openLink(remoteId, initiator) {
     localId: peerId,
     remoteId,
     initiator,
-    iceServers: call.iceServers,
+    iceServers: ice.servers,
+    freshIce: () => ice.ensureFresh(),
     send: (message) => call.signaling.request("signal", message),
     localMedia,
   });
@@ -38,6 +40,12 @@ export function openLink(remoteId, initiator) {
   links.set(remoteId, link);
   pcs.set(remoteId, link.pc);
   return link;
+}
+
+/** Fresh ICE servers (a rejoin, or TURN credentials about to expire) for every connection. */
+export function onIceServers(servers) {
+  for (const link of links.values()) link.updateIceServers(servers);
+  if (call.sfu) call.sfu.setIceServers(servers);
 }
 
 export function dropLink(remoteId) {
@@ -79,7 +87,8 @@ export function enterSfu() {
   call.mode = "sfu";
   logEvent("sfu-start");
   const sfu = new SfuSession({
-    iceServers: call.iceServers,
+    iceServers: ice.servers,
+    freshIce: () => ice.ensureFresh(),
     publish: call.canPublish,
     request: (payload) => call.signaling.request("sfu", payload),
     localMedia,

@@ -1,7 +1,7 @@
 // Leaving the call, by choice or because the server ended it for us: everything is closed (the
 // signaling, the connections, the camera and microphone) and the "left" screen says why.
 
-import { $, call, links, media, show } from "./callstate.js";
+import { $, call, ice, links, media, show } from "./callstate.js";
 import { dropLink } from "./connections.js";
 import { speaking } from "./controls.js";
 import { t } from "./i18n.js";
@@ -20,6 +20,7 @@ export function ended(text) {
   for (const id of [...links.keys()]) dropLink(id);
   if (call.sfu) call.sfu.close();
   call.sfu = null;
+  ice.close();
   media.stop();
   meter.close();
   speaking.close();

@@ -2,8 +2,10 @@
 // pieces together (README.md lists them): the signaling events to their handlers, the pre-join
 // screen to joining and leaving, and the debug handle.
 
-import { $, call, casePanel, debugHandle, lecture, show } from "./callstate.js";
-import { onMode, onPeerJoined, onPeerLeft, onPeerState, onSfu, onSignal } from "./connections.js";
+import { $, call, casePanel, debugHandle, ice, lecture, show } from "./callstate.js";
+import {
+  onIceServers, onMode, onPeerJoined, onPeerLeft, onPeerState, onSfu, onSignal,
+} from "./connections.js";
 import { onChat } from "./controls.js";
 import { t } from "./i18n.js";
 import { ended, leave } from "./leaving.js";
@@ -31,6 +33,9 @@ function listen(signaling) {
   on("agenda", (detail) => casePanel && casePanel.onAgenda(detail));
   on("join-retry", (detail) => onJoinRetry(detail.code));
 }
+
+// Fresh TURN credentials (a rejoin, or the `ice` answer before they expire) reach every connection.
+ice.addEventListener("change", ({ detail }) => onIceServers(detail.servers));
 
 // A read-only window onto the call for tests and support staff.
 window.junta = debugHandle();

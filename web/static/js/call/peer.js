@@ -22,13 +22,17 @@ export class PeerLink extends EventTarget {
    * @param {string} options.remoteId their peer_id
    * @param {boolean} options.initiator true when we create the camera transceivers and offer first
    * @param {RTCIceServer[]} options.iceServers from the join ack (or `admitted`)
+   * @param {() => Promise<RTCIceServer[]>|null} [options.freshIce] before ICE gathers (our first
+   *        description, an ICE restart): null when the current servers will do, else a promise
+   *        of fresh ones (TURN credentials about to expire)
    * @param {(message: object) => Promise<unknown>} options.send sends `signal` {to, description|candidate}
    * @param {() => {camera: MediaStream, audioTrack: MediaStreamTrack|null,
    *          videoTrack: MediaStreamTrack|null, screen: MediaStream|null}} options.localMedia
    *        what we send right now
    */
-  constructor({ localId, remoteId, initiator, iceServers, send, localMedia }) {
+  constructor({ localId, remoteId, initiator, iceServers, freshIce = () => null, send, localMedia }) {
     super();
+    this.freshIce = freshIce;
     this.remoteId = remoteId;
     this.polite = localId < remoteId;
     this.initiator = initiator;
@@ -103,7 +107,8 @@ export class PeerLink extends EventTarget {
     if (track) this.screen = this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
   }
 
-  /** New TURN credentials after a rejoin. */
+  /** New TURN credentials (a rejoin, or fresh ones before the old expire): the next ICE
+   * gathering (an ICE restart) allocates its relay with them. */
   updateIceServers(iceServers) {
     try {
       this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: iceServers || [] });
@@ -143,6 +148,9 @@ export class PeerLink extends EventTarget {
     if (this.closed) return;
     try {
       this.makingOffer = true;
+      // An offer that arrived meanwhile is answered instead (#handle); negotiationneeded fires
+      // again once stable if ours is still needed.
+      if (!(await this.#withFreshIce()) || this.pc.signalingState !== "stable") return;
       await this.pc.setLocalDescription();
       await this.#send({ description: this.pc.localDescription.toJSON() });
     } catch (error) {
@@ -169,6 +177,7 @@ export class PeerLink extends EventTarget {
       }
       if (description.type === "offer") {
         if (!this.audio) await this.#adoptCameraTransceivers();
+        if (!(await this.#withFreshIce())) return;
         await this.pc.setLocalDescription();
         await this.#send({ description: this.pc.localDescription.toJSON() });
         if (this.pendingScreen) {
@@ -184,6 +193,19 @@ export class PeerLink extends EventTarget {
         if (!this.ignoreOffer) throw error;
       }
     }
+  }
+
+  /**
+   * Before a description that may gather ICE candidates: expired TURN credentials would get no
+   * relay. Waits only when they are about to expire; false if the connection closed meanwhile.
+   */
+  async #withFreshIce() {
+    const pending = this.freshIce();
+    if (!pending) return true;
+    const servers = await pending;
+    if (this.closed) return false;
+    this.updateIceServers(servers);
+    return true;
   }
 
   #createCameraTransceivers() {

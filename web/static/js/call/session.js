@@ -2,8 +2,8 @@
 // the first join and after every reconnection), the connection banner and the waiting list.
 
 import {
-  $, call, casePanel, config, lecture, links, localState, logEvent, media, participants, peerId,
-  recording, root, show,
+  $, call, casePanel, config, ice, lecture, links, localState, logEvent, media, participants,
+  peerId, recording, root, show,
 } from "./callstate.js";
 import { dropLink, enterSfu, forgetPeer, leaveSfu, openLink } from "./connections.js";
 import { bindControls, speaking } from "./controls.js";
@@ -102,8 +102,9 @@ export function fatalText(code) {
 /** The join answered, the first time or after a reconnection: the room as the server sees it. */
 export function onJoined({ ack, rejoin }) {
   logEvent(rejoin ? "rejoined" : "joined", { peers: (ack.peers || []).map((p) => p.peer_id) });
-  // The ICE servers come with admission: TURN credentials are only for those in the call.
-  call.iceServers = ack.ice_servers || [];
+  // The ICE servers come with admission: TURN credentials are only for those in the call. They
+  // reach the connections we keep through ice's "change" (main.js), and new ones below.
+  ice.set(ack.ice_servers, ack.ice_expires_in);
   const firstTime = root.dataset.view !== "incall";
   if (firstTime) enterCall();
   const stale = rejoin && call.disconnectedAt && Date.now() - call.disconnectedAt > SERVER_GRACE_MS;
@@ -121,7 +122,7 @@ export function onJoined({ ack, rejoin }) {
   const newMode = ack.mode === "sfu" ? "sfu" : "p2p";
   if (newMode === "sfu") {
     if (call.sfu && stale) leaveSfu();
-    if (call.sfu) call.sfu.resume(call.iceServers);
+    if (call.sfu) call.sfu.resume(ice.servers);
     else enterSfu();
   } else if (call.mode === "sfu") {
     leaveSfu();
@@ -129,9 +130,7 @@ export function onJoined({ ack, rejoin }) {
   if (ack.self) participants.set(peerId, ack.self);
   for (const peer of ack.peers || []) {
     participants.set(peer.peer_id, peer);
-    const link = links.get(peer.peer_id);
-    if (link) link.updateIceServers(call.iceServers);
-    else if (call.mode === "p2p") openLink(peer.peer_id, rejoin && !stale);
+    if (!links.has(peer.peer_id) && call.mode === "p2p") openLink(peer.peer_id, rejoin && !stale);
   }
   if (ack.waiting) onWaitingList(ack.waiting);
   if (lecture) {

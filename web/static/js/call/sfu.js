@@ -32,15 +32,19 @@ export class SfuSession extends EventTarget {
   /**
    * @param {object} options
    * @param {RTCIceServer[]} options.iceServers from the join ack (or `admitted`)
+   * @param {() => Promise<RTCIceServer[]>|null} [options.freshIce] before a new leg gathers ICE:
+   *        null when the current servers will do, else a promise of fresh ones (TURN
+   *        credentials about to expire)
    * @param {(payload: object) => Promise<object>} options.request sends an `sfu` event, resolves
    *        with its ack
    * @param {boolean} options.publish whether our grant lets us publish
    * @param {() => {camera: MediaStream, audioTrack: MediaStreamTrack|null,
    *          videoTrack: MediaStreamTrack|null, screen: MediaStream|null}} options.localMedia
    */
-  constructor({ iceServers, request, publish = true, localMedia }) {
+  constructor({ iceServers, freshIce = () => null, request, publish = true, localMedia }) {
     super();
     this.iceServers = iceServers || [];
+    this.freshIce = freshIce;
     this.request = request;
     this.canPublish = publish;
     this.localMedia = localMedia;
@@ -101,6 +105,12 @@ export class SfuSession extends EventTarget {
       if (pc.signalingState !== "stable") return;
       this.publishWanted = false;
       try {
+        // A new leg gathers ICE with its first offer: not with TURN credentials about to expire.
+        const fresh = pc.sentDescription ? null : this.freshIce();
+        if (fresh) {
+          this.setIceServers(await fresh);
+          if (this.closed || pc !== this.publishPc) return;
+        }
         const offer = await pc.createOffer();
         await pc.setLocalDescription(offer);
         const payload = { action: "publish", description: { type: "offer", sdp: pc.localDescription.sdp } };
@@ -193,6 +203,11 @@ export class SfuSession extends EventTarget {
     const fresh = !pc || pc.signalingState === "closed" || (current && iceUfrag(description.sdp) !== current);
     if (fresh) {
       // A new connection on the server (first offer, resubscribe, or recreated after a rejoin).
+      const renewing = this.freshIce();
+      if (renewing) {
+        this.setIceServers(await renewing);
+        if (this.closed) return;
+      }
       if (pc) this.#closePc(pc, "subscribe");
       pc = new RTCPeerConnection({ iceServers: this.iceServers });
       this.subscribePc = pc;
@@ -293,8 +308,8 @@ export class SfuSession extends EventTarget {
     };
   }
 
-  /** After a rejoin: new TURN credentials; a leg that died meanwhile is replaced. */
-  resume(iceServers) {
+  /** New ICE servers (fresh TURN credentials) for the legs we have and those we open next. */
+  setIceServers(iceServers) {
     if (this.closed) return;
     this.iceServers = iceServers || this.iceServers;
     for (const pc of [this.publishPc, this.subscribePc]) {
@@ -305,6 +320,12 @@ export class SfuSession extends EventTarget {
         console.warn("junta: could not update ICE servers: %s", error);
       }
     }
+  }
+
+  /** After a rejoin: new TURN credentials; a leg that died meanwhile is replaced. */
+  resume(iceServers) {
+    if (this.closed) return;
+    this.setIceServers(iceServers);
     if (this.canPublish && (!this.publishPc || ["failed", "closed"].includes(this.publishPc.connectionState))) {
       this.#openPublish(true);
     }
