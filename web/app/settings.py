@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -337,13 +338,32 @@ def log_format_from_env(environ: Mapping[str, str] | None = None) -> str:
 
 
 def stored_secret(path: Path) -> bytes:
-    """The secret kept in `path`, generated (mode 0600) on first use so restarts keep sessions."""
-    try:
-        value = path.read_text().strip()
-    except FileNotFoundError:
-        value = ""
-    if value:
-        return value.encode()
+    """The secret kept in `path`, generated (mode 0600) on first use so restarts keep sessions.
+
+    Processes starting together agree: the secret is written whole to a private temporary file
+    that is then linked to `path`, which fails if another process got there first (then its
+    secret is read). So `path` never exists half-written, and an empty one is refused.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.link(temporary, path)  # atomic, and like O_EXCL it never replaces a file
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    value = path.read_text().strip()
+    if len(value) < 32:
+        raise SettingsError(
+            f"{path} holds no usable secret (at least 32 characters): delete it to have a new "
+            "one generated, or set JUNTA_SECRET_KEY"
+        )
+    return value.encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
     # O_EXCL: two processes starting together must not write two different secrets.

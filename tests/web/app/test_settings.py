@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from web.app.settings import Settings, SettingsError
+from web.app.settings import Settings, SettingsError, stored_secret
 
 SECRET = "s" * 40
 
@@ -39,6 +41,39 @@ def test_generated_secret_is_kept_private_and_stable(
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert len(first) >= 32
     assert Settings.from_env({}).secret_key == first
+
+
+def _read_secret(path: str, start: Any, results: Any) -> None:
+    start.wait(10)
+    results.put(stored_secret(Path(path)))
+
+
+def test_processes_starting_together_agree_on_the_generated_secret(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "secret_key"
+    context = multiprocessing.get_context("spawn")
+    for attempt in range(3):
+        start, results = context.Barrier(4), context.Queue()
+        workers = [
+            context.Process(target=_read_secret, args=(str(path), start, results))
+            for _ in range(4)
+        ]
+        for worker in workers:
+            worker.start()
+        found = [results.get(timeout=30) for _ in workers]
+        for worker in workers:
+            worker.join(10)
+        assert len(set(found)) == 1 and len(found[0]) >= 32, (attempt, found)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        path.unlink()
+
+
+def test_a_secret_file_left_empty_is_refused_not_used_as_an_empty_key(tmp_path: Path) -> None:
+    # What another process starting at the same moment would see between creating the file and
+    # writing it, or what a crash at that moment leaves behind.
+    path = tmp_path / "secret_key"
+    path.touch(mode=0o600)
+    with pytest.raises(SettingsError, match="secret_key"):
+        stored_secret(path)
 
 
 def test_values_are_parsed() -> None:
