@@ -126,7 +126,7 @@ class Membership:
             room, p.peer_id, grant.user_id, admitted, prev is not None,
         )
         if not admitted:
-            await self._presence.waiting(room)
+            await self._presence.waiting_added(room, peer)
             return ok(status="waiting", self=wire(peer))
         await self._sockets.enter(conn.sid, room, grant.moderate)
         if prev is not None and prev.admitted:
@@ -188,7 +188,7 @@ class Membership:
         if m.record.admitted:
             await self.departed(m.room, m.record.peer, "left", "left")
         else:
-            await self._presence.waiting(m.room)
+            await self._presence.waiting_removed(m.room, m.peer_id)
         return ok()
 
     async def departed(
@@ -226,7 +226,7 @@ class Membership:
         if not record.admitted:
             # A waiting peer has no call to preserve: it queues again when it rejoins.
             if await self._state.remove_peer(room, peer_id) is not None:
-                await self._presence.waiting(room)
+                await self._presence.waiting_removed(room, peer_id)
             return
         updated = await self._state.update_peer(room, peer_id, connected=False, if_sid=sid)
         if updated is not None:

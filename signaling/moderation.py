@@ -92,7 +92,7 @@ class Moderation:
             record.sid, "admitted", await self._membership.joined(room, record)
         )
         await self._presence.joined(room, record.peer, record.sid)
-        await self._presence.waiting(room)
+        await self._presence.waiting_removed(room, record.peer.peer_id)
         await self._presence.report("admitted", room, record.peer)
         await self._presence.report("joined", room, record.peer)
 
@@ -110,7 +110,7 @@ class Moderation:
             await self._sockets.exit(target.sid, room)
             await self._membership.departed(room, target.peer, "removed", "removed")
         else:
-            await self._presence.waiting(room)
+            await self._presence.waiting_removed(room, peer_id)
             await self._presence.report("refused", room, target.peer)
         if target.peer.connected:
             await self._sockets.disconnect(target.sid)

@@ -37,10 +37,16 @@ class Presence:
         self._on_event = on_event
         self._clock = clock
 
-    async def waiting(self, room: str) -> None:
-        """Send the room's moderators who is in its waiting room."""
-        waiting = [wire(r.peer) for r in await self._state.list_peers(room) if not r.admitted]
-        await self._sockets.to_moderators(room, "waiting", {"peers": waiting})
+    async def waiting_added(self, room: str, peer: Peer) -> None:
+        """Tell the room's moderators that `peer` waits to be admitted (again, after a rejoin).
+        Only the change goes out: a list sent whole on every arrival would make each knock
+        cost as much as the waiting room is long (issue 20); moderators get the whole list in
+        their join ack."""
+        await self._sockets.to_moderators(room, "waiting", {"added": [wire(peer)], "removed": []})
+
+    async def waiting_removed(self, room: str, peer_id: str) -> None:
+        """Tell the room's moderators that `peer_id` is no longer waiting."""
+        await self._sockets.to_moderators(room, "waiting", {"added": [], "removed": [peer_id]})
 
     async def joined(self, room: str, peer: Peer, skip_sid: str) -> None:
         if self._lecture.announce(room, peer):

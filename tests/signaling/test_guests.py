@@ -27,7 +27,7 @@ async def test_a_guest_waits_and_is_admitted_by_a_moderator(call_server: CallSer
     ack = await guest.join(token=guest_token("room-a", link_expires=int(time.time()) + 3600))
     assert ack["ok"] and ack["status"] == "waiting", ack
     assert ack["self"]["role"] == "guest" and ack["self"]["user_id"] == "guest:0f3a9c"
-    (waiting,) = (await chair.next("waiting"))["peers"]
+    (waiting,) = (await chair.next("waiting"))["added"]
     assert (waiting["peer_id"], waiting["name"]) == (guest.peer_id, "Dr. Invitado Externo")
 
     assert await chair.call("moderate", {"action": "admit", "target": guest.peer_id}) == {

@@ -185,7 +185,7 @@ async def test_a_moderator_admits_a_guest_waiting_on_the_other_server(cluster: C
         assert (await host.join())["status"] == "joined"
         assert (await guest.join())["status"] == "waiting"
         waiting = await host.next("waiting")
-        assert [p["peer_id"] for p in waiting["peers"]] == [guest.peer_id]
+        assert [p["peer_id"] for p in waiting["added"]] == [guest.peer_id]
 
         assert await host.call(
             "moderate", {"action": "admit", "target": guest.peer_id}

@@ -76,7 +76,7 @@ async def test_peer_needing_admission_waits_until_a_moderator_admits(
     ack = await guest.join()
     assert ack["status"] == "waiting" and ack["self"]["peer_id"] == guest.peer_id
     waiting = await alice.next("waiting")
-    assert [p["peer_id"] for p in waiting["peers"]] == [guest.peer_id]
+    assert [p["peer_id"] for p in waiting["added"]] == [guest.peer_id]
     await bob.nothing("waiting", wait=0.05)
     await bob.nothing("peer-joined", wait=0.0)
     # A waiting peer may only leave: no signalling, state or chat into the room.
@@ -91,7 +91,7 @@ async def test_peer_needing_admission_waits_until_a_moderator_admits(
     assert {p["peer_id"] for p in admitted["peers"]} == {alice.peer_id, bob.peer_id}
     assert (await bob.next("peer-joined"))["peer_id"] == guest.peer_id
     assert (await alice.next("peer-joined"))["peer_id"] == guest.peer_id
-    assert await alice.next("waiting") == {"peers": []}
+    assert await alice.next("waiting") == {"added": [], "removed": [guest.peer_id]}
     await assert_relays(guest, bob)
     assert ("admitted", "guest") in call_server.kinds()
 
@@ -103,6 +103,28 @@ async def test_moderator_joining_sees_the_waiting_list(call_server: CallServer) 
     ack = await alice.join()
     assert [p["peer_id"] for p in ack["waiting"]] == [guest.peer_id]
     assert ack["peers"] == []
+
+
+async def test_moderators_hear_of_each_waiting_change_not_the_whole_list(
+    call_server: CallServer,
+) -> None:
+    alice = await call_server.participant("alice", moderate=True)
+    knocking = [await call_server.participant(f"guest{i}", join=False, admission=True)
+                for i in range(3)]
+    for guest in knocking:
+        assert (await guest.join())["status"] == "waiting"
+        # Only the newcomer, however many wait already (issue 20: no list sent whole).
+        added = await alice.next("waiting")
+        assert added["removed"] == [] and [p["peer_id"] for p in added["added"]] == [
+            guest.peer_id]
+    assert await knocking[1].call("leave") == {"ok": True}
+    assert await alice.next("waiting") == {"added": [], "removed": [knocking[1].peer_id]}
+    await knocking[2].client.disconnect()
+    assert await alice.next("waiting") == {"added": [], "removed": [knocking[2].peer_id]}
+    # A moderator coming back gets the whole list once, in its join ack.
+    await alice.reconnect()
+    ack = await alice.join()
+    assert [p["peer_id"] for p in ack["waiting"]] == [knocking[0].peer_id]
 
 
 async def test_refused_peer_is_told_and_cannot_come_back_with_that_token(
@@ -117,7 +139,7 @@ async def test_refused_peer_is_told_and_cannot_come_back_with_that_token(
     assert (await alice.call("moderate", {"action": "refuse", "target": guest.peer_id}))["ok"]
     assert await guest.next("moderated") == {"action": "refuse", "target": guest.peer_id,
                                              "by": alice.peer_id}
-    assert await alice.next("waiting") == {"peers": []}
+    assert await alice.next("waiting") == {"added": [], "removed": [guest.peer_id]}
     await wait_until(lambda: not guest.client.connected, within=5)
     assert not guest.client.connected
     await bob.nothing("peer-joined", wait=0.0)
@@ -140,7 +162,7 @@ async def test_removed_peer_leaves_the_call_for_everyone(call_server: CallServer
     assert (await bob.join(token=bob.last_token))["error"]["code"] == "forbidden"  # revoked
     # With a fresh token bob may only knock: back through the waiting room.
     assert (await bob.join(token=bob.token(now=time.time() - 5)))["status"] == "waiting"
-    assert [p["peer_id"] for p in (await alice.next("waiting"))["peers"]] == [bob.peer_id]
+    assert [p["peer_id"] for p in (await alice.next("waiting"))["added"]] == [bob.peer_id]
     await carol.nothing("peer-joined", wait=0.05)
     await assert_relays(alice, carol)
     assert ("removed", "bob") in call_server.kinds()

@@ -73,7 +73,7 @@ async def test_a_waiting_guest_gets_turn_credentials_only_once_admitted(
         waiting = await guest.join()
         assert waiting["status"] == "waiting"
         assert "ice_servers" not in waiting
-        assert (await host.next("waiting"))["peers"][0]["peer_id"] == guest.peer_id
+        assert (await host.next("waiting"))["added"][0]["peer_id"] == guest.peer_id
 
         assert await host.call("moderate", {"action": "admit", "target": guest.peer_id}) \
             == {"ok": True}

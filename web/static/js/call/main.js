@@ -11,7 +11,7 @@ import { t } from "./i18n.js";
 import { ended, leave } from "./leaving.js";
 import { onModerated } from "./moderated.js";
 import { prejoin } from "./prejoin.js";
-import { fatalText, join, onJoined, onJoinRetry, onStatus, onWaitingList } from "./session.js";
+import { fatalText, join, onJoined, onJoinRetry, onStatus, onWaitingChange } from "./session.js";
 
 /** Each signaling event (signaling/PROTOCOL.md) and the module that handles it. */
 function listen(signaling) {
@@ -25,7 +25,7 @@ function listen(signaling) {
   on("signal", onSignal);
   on("peer-state", onPeerState);
   on("chat", onChat);
-  on("waiting", (detail) => onWaitingList(detail.peers || []));
+  on("waiting", (detail) => onWaitingChange(detail || {}));
   on("moderated", onModerated);
   on("mode", onMode);
   on("sfu", onSfu);

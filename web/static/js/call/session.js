@@ -194,7 +194,13 @@ export function onJoinRetry(code) {
   setBanner($("call-banner"), t("The media server cannot be reached right now. Retrying…"));
 }
 
-/** Who waits to be admitted (moderators hear of each newcomer). */
+/** A `waiting` event: who arrived in the waiting room (or came back to it) and who left it. */
+export function onWaitingChange({ added = [], removed = [] } = {}) {
+  const gone = new Set([...removed, ...added.map((p) => p.peer_id)]);
+  onWaitingList([...call.waitingList.filter((p) => !gone.has(p.peer_id)), ...added]);
+}
+
+/** Who waits to be admitted: whole in a moderator's join ack, then as changes. */
 export function onWaitingList(peers) {
   const before = new Set(call.waitingList.map((p) => p.peer_id));
   call.waitingList = peers;
