@@ -239,6 +239,11 @@ async def find_invite(session: AsyncSession, room_id: str, user_id: str) -> Room
     return await session.get(RoomInvite, (room_id, user_id))
 
 
+async def count_users(session: AsyncSession) -> int:
+    """How many accounts exist, active or not."""
+    return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
 async def find_center(session: AsyncSession, key: str) -> Center | None:
     """A center by CLUES code, exact name (any case) or numeric id."""
     query = select(Center).where(

@@ -2,7 +2,7 @@
 
     junta serve [--host H] [--port P] [--demo]   upgrade the schema (load the demo) and serve
     junta db upgrade                              bring the database schema up to date
-    junta demo                                    load the demo network (idempotent)
+    junta demo [--force]                          load the demo network (refused if users exist)
     junta users create --email E --name N --role R --center C [--password-stdin]
     junta recordings export ID [--layout speaker|grid] [--output FILE.mp4]
     junta recordings purge [--days N]           delete recordings past retention (audited)
@@ -68,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations")
 
-    commands.add_parser("demo", help="load the demo network of centers, users and rooms")
+    demo = commands.add_parser("demo", help="load the demo network of centers, users and rooms")
+    demo.add_argument(
+        "--force", action="store_true",
+        help="load it even into a database that has users (adds accounts with a known password)",
+    )
 
     users = commands.add_parser("users", help="manage user accounts")
     users_commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
@@ -109,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_upgrade(settings))
             print("database schema is up to date")
         elif args.command == "demo":
-            asyncio.run(_upgrade(settings, demo=True))
+            asyncio.run(_load_demo(settings, force=args.force))
             print("demo network loaded (every demo user's password: junta-demo-2026)")
         elif args.command == "users":
             password = _read_password(args.password_stdin)
@@ -175,6 +179,25 @@ async def _upgrade(settings: Settings, *, demo: bool = False) -> None:
     from web.app.factory import prepare_database  # the whole app, loaded only for this command
 
     await prepare_database(settings, demo=demo, passwords=_passwords(settings))
+
+
+async def _load_demo(settings: Settings, *, force: bool) -> None:
+    # Every demo account's password is published: loading them into a database that serves
+    # real people opens it to anyone who read the README.
+    await _upgrade(settings)
+    if not force:
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as db:
+                users = await accounts.count_users(db)
+        finally:
+            await engine.dispose()
+        if users:
+            raise CliError(
+                f"the database already has {users} users; the demo adds accounts whose password "
+                "is published. Use `junta demo --force` to load it anyway"
+            )
+    await _upgrade(settings, demo=True)
 
 
 def _passwords(settings: Settings) -> Passwords:

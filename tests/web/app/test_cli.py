@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from casebook import accounts
+from casebook import accounts, demo
 from casebook.db import create_engine, session_factory
 from tests.services import free_port
 
@@ -102,6 +102,26 @@ def test_users_create_errors_are_one_clear_line(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+async def test_demo_refuses_a_database_that_has_users_unless_forced(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'junta.db'}"
+    env = {"JUNTA_DATABASE_URL": url}
+    assert junta("demo", cwd=tmp_path, env=env).returncode == 0  # no users yet: loads
+
+    again = junta("demo", cwd=tmp_path, env=env)
+    assert again.returncode != 0
+    refusal = f"junta: error: the database already has {len(demo.USERS)} users"
+    assert again.stderr.startswith(refusal)
+    assert "--force" in again.stderr and "Traceback" not in again.stderr
+
+    assert junta("demo", "--force", cwd=tmp_path, env=env).returncode == 0
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as db:
+            assert await accounts.count_users(db) == len(demo.USERS)
+    finally:
+        await engine.dispose()
 
 
 def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
