@@ -237,14 +237,30 @@ async def read(session: AsyncSession, caller: Caller, recording_id: str) -> Reco
     return recording
 
 
+def starts_download(byte_range: str | None) -> bool:
+    """Whether a request for a track's file starts reading it: no Range, or one from byte 0.
+
+    A player asks for many ranges while it plays and seeks (and may look at the end of the file
+    first); those continue a download already audited, so only a read from the start counts.
+    """
+    if byte_range is None:
+        return True
+    unit, _, ranges = byte_range.partition("=")
+    first = ranges.split(",", 1)[0].strip()
+    return unit.strip().lower() != "bytes" or first.split("-", 1)[0].strip() == "0"
+
+
 async def track_file(
     session: AsyncSession,
     caller: Caller,
     files: RecordingFiles,
     recording_id: str,
     track_row_id: int,
+    *,
+    byte_range: str | None = None,
 ) -> tuple[RecordingTrack, Path]:
-    """A track's file for streaming, behind the same authorization as the recording."""
+    """A track's file for streaming, behind the same authorization as the recording; a request
+    that starts reading it (`starts_download`) is audited (`recording.downloaded`)."""
     recording = await find_watchable(session, caller, recording_id)
     track = await session.get(RecordingTrack, track_row_id)
     if track is None or track.recording_id != recording.id:
@@ -252,6 +268,11 @@ async def track_file(
     path = files.directory(recording.id) / track.file
     if track.file in ("", ".", "..") or "/" in track.file or not path.is_file():
         raise RecordingNotFound()
+    if starts_download(byte_range):
+        await recordings.record_event(
+            session, "recording.downloaded", recording, actor=caller.user_id, ip=caller.ip,
+            track=track.id,
+        )
     return track, path
 
 

@@ -2,8 +2,10 @@
 training library, and each track's media file with HTTP Range support for the player.
 
 Every route answers 404 for a recording the caller may not watch, so existence does not leak.
-Opening the playback page audits the playback (`recording.played`); the media requests the
-player makes while playing (many byte ranges) are authorized the same way but not audited again.
+Opening the playback page audits the playback (`recording.played`); each download of a track's
+file is audited (`recording.downloaded`) when it starts, by a request without Range or from byte
+0: the many byte ranges a player asks for while it plays and seeks are authorized the same way
+but not audited again.
 """
 
 from __future__ import annotations
@@ -269,8 +271,10 @@ async def track_media(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS]() as db:
         try:
             track, path = await recording_library.track_file(
-                db, who, files, recording_id(request), track_row
+                db, who, files, recording_id(request), track_row,
+                byte_range=request.headers.get("Range"),
             )
+            await db.commit()
         except recordings.RecordingNotFound:
             raise WebError(404, "not_found", "no such recording track") from None
     return web.FileResponse(

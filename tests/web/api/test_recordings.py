@@ -109,6 +109,40 @@ async def test_playback_is_audited_once_per_page_not_per_byte_range(
     assert await _count(web_client, "recording.played", "lec-rec") == 2
 
 
+async def test_each_download_of_a_track_is_audited_once_not_each_byte_range(
+    web_client: TestClient[Any, Any], login_as: Login
+) -> None:
+    video, _screen, audio = await _recording(web_client, LECTURE_ROOM, demo.LECTURER, "dl")
+    await sign_in(web_client, login_as, demo.TRAINEE)
+    media = "/api/recordings/dl/tracks/{}/media"
+    # A download (or a player) starts at the first byte, with or without a Range header; the
+    # player's later ranges, a seek or its look at the end of the file, continue that download.
+    requests = [
+        (video, None), (video, "bytes=100-199"), (video, "bytes=500-"), (audio, "bytes=0-"),
+        (audio, "bytes=-50"), (audio, "bytes=0-99"),
+    ]
+    for track, byte_range in requests:
+        headers = {"Range": byte_range} if byte_range else {}
+        reply = await web_client.get(media.format(track), headers=headers)
+        assert reply.status in (200, 206), (track, byte_range, reply.status)
+        await reply.read()
+    assert (await web_client.get(media.format(999999))).status == 404  # nothing downloaded
+    async with web_client.app[SESSIONS]() as db:
+        events = (
+            await db.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "recording.downloaded")
+                .order_by(AuditEvent.id)
+            )
+        ).all()
+    trainee = await _user(web_client, demo.TRAINEE)
+    assert [(e.target_id, e.actor_user_id, e.detail) for e in events] == [
+        ("dl", trainee, {"track": video}),
+        ("dl", trainee, {"track": audio}),
+        ("dl", trainee, {"track": audio}),
+    ]
+
+
 async def test_media_is_served_with_range_support_and_its_own_type(
     web_client: TestClient[Any, Any], login_as: Login
 ) -> None:
