@@ -5,21 +5,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, inspect, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook.ascii_numbers import parse_ascii_int
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
 from casebook.models import (
-    Base,
     Center,
     Role,
     Room,
@@ -95,35 +90,12 @@ async def start_session(
     return token, row
 
 
-def _mapped_columns(model: type[Base]) -> list[tuple[str, Any]]:
-    """(attribute name, column) of each column `model` maps."""
-    return [(attribute.key, attribute.columns[0]) for attribute in inspect(model).column_attrs]
-
-
-# The session, its user and their center, as columns in this order, then the second factor.
-_SIGNED_IN_PARTS = [(model, _mapped_columns(model)) for model in (UserSession, User, Center)]
-_SESSIONS_TABLE = cast(Table, UserSession.__table__)
 # Run on every signed-in request: built once (SQLAlchemy then skips rebuilding and re-keying it).
+# The session's user and their center are loaded with it (joined relationships).
 SIGNED_IN_QUERY = (
-    select(
-        *(column for _, columns in _SIGNED_IN_PARTS for _, column in columns),
-        TwoFactor.confirmed_at.is_not(None),
-    )
-    .join_from(UserSession, User, User.id == UserSession.user_id)
-    .join(Center, Center.id == User.center_id)
+    select(UserSession, TwoFactor.confirmed_at.is_not(None))
     .outerjoin(TwoFactor, TwoFactor.user_id == UserSession.user_id)
     .where(UserSession.id == bindparam("session_id"))
-)
-# Each writes one column only: a touch must not undo an end written meanwhile.
-_TOUCH = (
-    update(_SESSIONS_TABLE)
-    .where(_SESSIONS_TABLE.c.id == bindparam("session_id"))
-    .values(last_seen_at=bindparam("at"))
-)
-_END = (
-    update(_SESSIONS_TABLE)
-    .where(_SESSIONS_TABLE.c.id == bindparam("session_id"))
-    .values(ended_at=bindparam("at"))
 )
 
 
@@ -135,85 +107,48 @@ class SignedIn:
     two_factor_enabled: bool
 
 
-def _signed_in(row: Sequence[Any]) -> SignedIn:
-    """The detached session, user and center of one `SIGNED_IN_QUERY` row.
-
-    Built from plain columns rather than loaded through a session: the lookup runs on every
-    signed-in request, and the ORM's loading of three joined objects cost more than the query.
-    The objects are what a closed session leaves behind (detached, their columns loaded).
-    """
-    objects = []
-    values = iter(row)
-    for model, columns in _SIGNED_IN_PARTS:
-        obj = model(**{key: next(values) for key, _ in columns})
-        make_transient_to_detached(obj)
-        objects.append(obj)
-    session, user, center = objects
-    set_committed_value(user, "center", center)
-    set_committed_value(session, "user", user)
-    return SignedIn(cast(UserSession, session), bool(next(values)))
-
-
 async def find_signed_in(
-    db: AsyncConnection | AsyncSession,
-    token: str,
-    *,
-    idle: timedelta,
-    now: datetime | None = None,
+    session: AsyncSession, token: str, *, idle: timedelta, now: datetime | None = None
 ) -> SignedIn | None:
     """The live session of `token` with its user and second-factor state, in one query; None
     when unknown, ended, idle too long or the user is inactive.
 
-    A session found idle past `idle` is ended here (in `db`'s transaction; the caller commits),
-    so it cannot come back. The objects returned are detached.
+    A session found idle past `idle` is ended here (in the session's transaction; the caller
+    commits), so it cannot come back.
     """
     now = now or utcnow()
-    row = (await db.execute(SIGNED_IN_QUERY, {"session_id": session_id(token)})).first()
-    if row is None:
+    found = (await session.execute(SIGNED_IN_QUERY, {"session_id": session_id(token)})).first()
+    if found is None:
         return None
-    found = _signed_in(row)
-    live = found.session
-    if live.ended_at is not None:
+    row, two_factor_enabled = found
+    if row.ended_at is not None:
         return None
-    if now - live.last_seen_at > idle or not live.user.active:
-        await _store(db, live, _END, "ended_at", now)
+    if now - row.last_seen_at > idle or not row.user.active:
+        row.ended_at = now
         return None
-    return found
+    return SignedIn(row, bool(two_factor_enabled))
 
 
 async def find_session(
-    db: AsyncConnection | AsyncSession,
-    token: str,
-    *,
-    idle: timedelta,
-    now: datetime | None = None,
+    session: AsyncSession, token: str, *, idle: timedelta, now: datetime | None = None
 ) -> UserSession | None:
     """The live session of `token`, or None when unknown, ended, idle too long or user inactive.
 
     A session found idle past `idle` is ended here, so it cannot come back.
     """
-    found = await find_signed_in(db, token, idle=idle, now=now)
+    found = await find_signed_in(session, token, idle=idle, now=now)
     return found.session if found else None
 
 
-async def touch_session(
-    db: AsyncConnection | AsyncSession, live: UserSession, now: datetime | None = None
-) -> bool:
-    """Record activity on a session found by `find_signed_in` (in `db`'s transaction); True
-    when it was due (at most once a `TOUCH_INTERVAL`)."""
+def touch_session(row: UserSession, now: datetime | None = None) -> bool:
+    """Record activity on a session (at most once a `TOUCH_INTERVAL`); True when the row
+    changed (and needs a commit). The flush writes that one column: a touch cannot undo an end
+    written meanwhile."""
     now = now or utcnow()
-    if now - live.last_seen_at < TOUCH_INTERVAL:
+    if now - row.last_seen_at < TOUCH_INTERVAL:
         return False
-    await _store(db, live, _TOUCH, "last_seen_at", now)
+    row.last_seen_at = now
     return True
-
-
-async def _store(
-    db: AsyncConnection | AsyncSession, live: UserSession, statement: Any, key: str, at: datetime
-) -> None:
-    """Write one time of a detached session (`_TOUCH` or `_END`), and show it on the object."""
-    await db.execute(statement, {"session_id": live.id, "at": at})
-    set_committed_value(live, key, at)
 
 
 async def end_session(session: AsyncSession, token: str, *, now: datetime | None = None) -> None:

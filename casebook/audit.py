@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook.clock import utcnow
-from casebook.db import Db, core_connection
 from casebook.models import AuditEvent
 
 log = logging.getLogger("junta.audit")
-R = TypeVar("R")
-T = TypeVar("T")
 # Built once: the statement (and its compiled form, in the engine's cache) is reused.
 _INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
 async def record(
-    session: Db,
+    session: AsyncSession,
     action: str,
     *,
     actor_user_id: str | None = None,
@@ -39,10 +34,8 @@ async def record(
     One prebuilt INSERT sent now rather than an object left for the unit of work: every read of
     a case writes one, and building and flushing an ORM object costs more than the statement.
     """
-    # On the session's connection (its transaction; a user or case the event names flushed
-    # first): a Core INSERT needs none of the ORM's handling of a statement.
-    connection = await core_connection(session)
-    await connection.execute(
+    await session.flush()  # a user or case the event names goes in first (a Core statement)
+    await session.execute(
         _INSERT,
         {
             "at": at or utcnow(),
@@ -62,24 +55,6 @@ async def record(
         target_id,
         ip,
     )
-
-
-async def recorded(
-    recording: Coroutine[Any, Any, None], value: T, reply: Callable[[T], Awaitable[R]] | None
-) -> T | R:
-    """`value`, or what `reply(value)` returns, once `recording` (a `record(...)` call) is in.
-
-    For a read whose reply takes building (a page rendered, a JSON body): the database writes
-    (and, on an autocommit session, flushes to disk) the event while `reply` builds the reply,
-    not before it; the reply still leaves only after the event is committed, and not at all if
-    recording fails. `reply` must not use the recording's session (its connection is busy).
-    """
-    task = asyncio.ensure_future(recording)
-    await asyncio.sleep(0)  # the INSERT is sent before the reply takes the thread
-    try:
-        return value if reply is None else await reply(value)
-    finally:
-        await task
 
 
 async def events(

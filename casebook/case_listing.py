@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Select, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebook.db import Db, core_connection
 from casebook.models import Case, Center
 
 
@@ -74,12 +74,10 @@ class Listing:
 
 
 class SummaryPage(NamedTuple):
-    """A page of a listing: its cases, how many the listing has, and its riders' values (none
-    when the page is empty)."""
+    """A page of a listing: its cases, and how many the listing has."""
 
     cases: list[CaseSummary]
     total: int
-    riders: tuple[Any, ...]
 
 
 def written_in(name: str, type_: Any = None) -> Any:
@@ -87,29 +85,21 @@ def written_in(name: str, type_: Any = None) -> Any:
 
     PostgreSQL plans a prepared statement that has parameters anew on every execution while
     its generic plan looks costlier than the custom ones, and with `LIMIT $1` it assumes a
-    tenth of the table: the queue's statement was planned again on every execution, a sizeable
-    share of its time.
-    With the page size, offset and status written in, each page's statement is planned once
+    tenth of the table: the queue's statement was planned again on every execution. With the
+    page size, offset and status written in, each page's statement is planned once
     per connection and reused, as plain SQL is. Only for values from a small closed set
     (statuses, urgencies, page numbers), or every value would be a statement of its own.
     """
     return bindparam(name, type_=type_, literal_execute=True)
 
 
-def listing(
-    where: Sequence[Any], order_by: Sequence[Any], riders: Sequence[Any] = ()
-) -> Listing:
-    """The statements listing the cases matching `where` in `order_by` order.
-
-    `riders`: uncorrelated scalar subqueries that come back with the page, as the total does
-    (evaluated once, carried on every row): what the page shows beside its cases, without a
-    statement of its own.
-    """
+def listing(where: Sequence[Any], order_by: Sequence[Any]) -> Listing:
+    """The statements listing the cases matching `where` in `order_by` order."""
     # correlate(None): the count has its own FROM cases (conditions such as the visibility
     # filter's EXISTS correlate to it), not the page's row.
     count = select(func.count()).select_from(Case).where(*where).correlate(None)
     page = (
-        select(*SUMMARY_COLUMNS, count.scalar_subquery().label("total"), *riders)
+        select(*SUMMARY_COLUMNS, count.scalar_subquery().label("total"))
         .join(Center, Center.id == Case.referring_center_id)
         .where(*where)
         .order_by(*order_by)
@@ -120,25 +110,20 @@ def listing(
 
 
 async def summary_page(
-    db: Db,
+    db: AsyncSession,
     statements: Listing,
     params: Mapping[str, Any],
     *,
     page: int,
     page_size: int,
 ) -> SummaryPage:
-    """The `page`th `page_size` cases of the listing, how many it has in all, and its riders."""
+    """The `page`th `page_size` cases of the listing, and how many it has in all."""
     values = {**params, "page_limit": page_size, "page_offset": (page - 1) * page_size}
-    # Plain rows, past the ORM's result machinery (on a session: in its transaction).
-    connection = await core_connection(db)
-    rows = (await connection.execute(statements.page, values)).all()
+    rows = (await db.execute(statements.page, values)).all()
     width = len(CaseSummary._fields)
     if rows:
-        first = rows[0]
-        return SummaryPage(
-            [CaseSummary._make(row[:width]) for row in rows], int(first[width]), first[width + 1:]
-        )
+        return SummaryPage([CaseSummary._make(row[:width]) for row in rows], int(rows[0][width]))
     if page == 1:
-        return SummaryPage([], 0, ())
+        return SummaryPage([], 0)
     # Past the last page: no row carried the total, so count on its own (rare).
-    return SummaryPage([], int(await connection.scalar(statements.count, dict(params)) or 0), ())
+    return SummaryPage([], int(await db.scalar(statements.count, dict(params)) or 0))

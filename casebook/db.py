@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -14,10 +13,6 @@ from sqlalchemy.ext.asyncio import (
 )
 
 DEFAULT_URL = "sqlite+aiosqlite:///var/junta.db"
-
-# Where a read's Core statements run: a session (in its transaction) or a bare connection (a
-# request's short read, `web.http.short_reads`, which needs no session's bookkeeping).
-Db = AsyncSession | AsyncConnection
 
 
 def is_sqlite(url: str) -> bool:
@@ -30,8 +25,8 @@ def create_engine(url: str = DEFAULT_URL, **kwargs: Any) -> AsyncEngine:
     plan without JIT compilation and are reused last-in first-out."""
     if url.startswith("postgresql+asyncpg"):
         # PostgreSQL compiles a plan to machine code once its estimated cost passes
-        # jit_above_cost: an unfiltered case list over 100,000 rows spent 27 ms compiling to
-        # save less than that. Pages are short OLTP queries; JIT never pays off for them.
+        # jit_above_cost, which an unfiltered case list over a large table passes: compiling
+        # cost more than it saved. Pages are short OLTP queries; JIT never pays off for them.
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args.setdefault("server_settings", {}).setdefault("jit", "off")
         # The connection returned last goes out first: consecutive requests meet the same warm
@@ -56,23 +51,3 @@ def create_engine(url: str = DEFAULT_URL, **kwargs: Any) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-def autocommit(engine: AsyncEngine) -> AsyncEngine:
-    """`engine` without BEGIN/COMMIT round trips: each statement is its own transaction.
-
-    For requests that read and then append at most one row (a listing and its audit event): the
-    reply is sent only after that row is committed, as with one transaction, in fewer trips.
-    """
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
-
-
-
-async def core_connection(db: Db) -> AsyncConnection:
-    """The connection Core statements on `db` run on; a session's pending changes go first,
-    as they would before one of its own queries."""
-    if isinstance(db, AsyncConnection):
-        return db
-    if db.new or db.dirty or db.deleted:
-        await db.flush()
-    return await db.connection()

@@ -7,22 +7,19 @@ come from `triage.order_queue`, the one definition of both.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, overload
+from typing import Any
 
 from sqlalchemy import bindparam
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebook import audit, review_sessions
+from casebook import audit
 from casebook.case_listing import CaseSummary, listing, summary_page
 from casebook.cases import Caller
-from casebook.db import Db
 from casebook.models import Case, CaseStatus, Role
 from casebook.triage import QueueEntry, QueueItem, ServiceTargets, Urgency, order_queue
 from casebook.workflow import WorkflowError
-
-R = TypeVar("R")
 
 # Waiting for a coordinator: to triage, to hear back from the referrer, or to schedule.
 QUEUE_STATUSES: tuple[CaseStatus, ...] = (
@@ -48,8 +45,6 @@ class QueuePage:
     total: int
     page: int
     page_size: int
-    # The sessions the page's cases can be put on, when asked for (`choices_since`).
-    session_choices: list[review_sessions.SessionChoice] = field(default_factory=list)
 
 
 # `triage.QUEUE_ORDER_BY`, on the indexed rank column.
@@ -67,75 +62,27 @@ def queue_conditions(statuses: tuple[CaseStatus, ...] = QUEUE_STATUSES) -> list[
 
 
 QUEUE_LISTING = listing(queue_conditions(), QUEUE_ORDER)
-# The page and the sessions its scheduling form offers, in one statement.
-QUEUE_LISTING_WITH_CHOICES = listing(
-    queue_conditions(), QUEUE_ORDER, riders=[review_sessions.choices_rider()]
-)
 
 
-@overload
 async def coordinator_queue(
-    db: Db,
+    db: AsyncSession,
     caller: Caller,
     now: datetime,
     *,
     targets: ServiceTargets | None = None,
     page: int = 1,
     page_size: int = 50,
-    choices_since: datetime | None = None,
-    reply: None = None,
-) -> QueuePage: ...
-
-
-@overload
-async def coordinator_queue(
-    db: Db,
-    caller: Caller,
-    now: datetime,
-    *,
-    targets: ServiceTargets | None = None,
-    page: int = 1,
-    page_size: int = 50,
-    choices_since: datetime | None = None,
-    reply: Callable[[QueuePage], Awaitable[R]],
-) -> R: ...
-
-
-async def coordinator_queue(
-    db: Db,
-    caller: Caller,
-    now: datetime,
-    *,
-    targets: ServiceTargets | None = None,
-    page: int = 1,
-    page_size: int = 50,
-    choices_since: datetime | None = None,
-    reply: Callable[[QueuePage], Awaitable[R]] | None = None,
-) -> QueuePage | R:
-    """One page of the queue for a coordinator, audited as a read of the listed cases.
-
-    With `choices_since`, the page also carries the sessions starting from then that its cases
-    can be scheduled on (`review_sessions.schedule_choices`), read by the same statement.
-
-    With `reply`, what `reply(page)` returns (a rendered page), built while the audit event is
-    written (`audit.recorded`); `reply` must not use `db`.
-    """
+) -> QueuePage:
+    """One page of the queue for a coordinator, audited as a read of the listed cases."""
     if caller.role is not Role.COORDINATOR:
         raise WorkflowError("not_allowed", "Only coordinators work the queue.")
-    statements, params = (
-        (QUEUE_LISTING, {})
-        if choices_since is None
-        else (QUEUE_LISTING_WITH_CHOICES, {"since": choices_since})
-    )
-    cases, total, riders = await summary_page(
-        db, statements, params, page=page, page_size=page_size
-    )
+    cases, total = await summary_page(db, QUEUE_LISTING, {}, page=page, page_size=page_size)
     # submitted_at is never NULL here (the query filters on it).
     items = {c.id: QueueItem(c.id, Urgency(c.urgency), c.submitted_at or now) for c in cases}
     by_id = {c.id: c for c in cases}
     # order_queue sorts by the same key as the SQL, so the page keeps its order.
     rows = [QueueRow(by_id[e.item.case_id], e) for e in order_queue(items.values(), now, targets)]
-    recording = audit.record(
+    await audit.record(
         db,
         "case.queue",
         actor_user_id=caller.user_id,
@@ -143,6 +90,4 @@ async def coordinator_queue(
         ip=caller.ip,
         detail={"codes": [r.case.code for r in rows], "page": page},
     )
-    choices = review_sessions.choices_of(riders[0]) if riders else []
-    found = QueuePage(rows, total, page, page_size, choices)
-    return await audit.recorded(recording, found, reply)
+    return QueuePage(rows, total, page, page_size)

@@ -20,9 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebook import audit, cases
 from casebook.access import AgendaSession
 from casebook.cases import Caller, CaseView
-from casebook.clock import as_utc
 from casebook.errors import CasebookError
-from casebook.json_rows import json_rows
 from casebook.models import (
     AgendaItem,
     Attendance,
@@ -243,24 +241,6 @@ def _choices_statement(everyone: bool) -> Any:
         .order_by(ReviewSession.starts_at, ReviewSession.id)
     )
     return query if everyone else query.where(taking_part(bindparam("user_id")))
-
-
-def choices_rider() -> Any:
-    """A coordinator's `schedule_choices` (every session from the bound parameter `since`) as
-    one JSON value, to ride along with a listing (`case_listing.listing(riders=...)`)."""
-    choices = _choices_statement(True).subquery()
-    return select(
-        json_rows(choices.c.id, choices.c.title, choices.c.starts_at)
-    ).scalar_subquery()
-
-
-def choices_of(rider: Any) -> list[SessionChoice]:
-    """The sessions of a `choices_rider` value, by start time (JSON keeps no order)."""
-    found = [
-        SessionChoice(int(id_), str(title), as_utc(datetime.fromisoformat(starts)))
-        for id_, title, starts in rider or ()
-    ]
-    return sorted(found, key=lambda choice: (choice.starts_at, choice.id))
 
 
 async def schedule_choices(

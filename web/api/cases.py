@@ -45,7 +45,6 @@ from web.http.routes import (
     parse_query,
     transaction,
 )
-from web.http.short_reads import read_connection
 
 
 async def _reload(db: AsyncSession, who: Caller, code: str) -> CaseOut:
@@ -72,20 +71,8 @@ async def list_cases(request: web.Request) -> web.StreamResponse:
     """The cases the caller may see."""
     who = caller(request)
     query = parse_query(request, CaseListQuery)
-    # One statement reads the page, one appends its audit event; the reply is built while the
-    # event is written and leaves once it is committed.
-    async def reply(page: cases.CasePage) -> web.StreamResponse:
-        return json_reply(
-            CaseListOut(
-                cases=[summary_of(c) for c in page.cases],
-                total=page.total,
-                page=page.page,
-                page_size=page.page_size,
-            )
-        )
-
-    async with read_connection(request) as db:
-        return await cases.list_cases(
+    async with transaction(request) as db:
+        page = await cases.list_cases(
             db,
             who,
             status=query.status,
@@ -93,8 +80,15 @@ async def list_cases(request: web.Request) -> web.StreamResponse:
             center_id=query.center,
             page=query.page,
             page_size=query.page_size,
-            reply=reply,
         )
+    return json_reply(
+        CaseListOut(
+            cases=[summary_of(c) for c in page.cases],
+            total=page.total,
+            page=page.page,
+            page_size=page.page_size,
+        )
+    )
 
 
 async def get_case(request: web.Request) -> web.StreamResponse:
@@ -162,29 +156,27 @@ async def coordinator_queue(request: web.Request) -> web.StreamResponse:
     """The coordinators' queue with overdue flags."""
     who = caller(request)
     query = parse_query(request, QueueQuery)
-    async def reply(page: queue.QueuePage) -> web.StreamResponse:
-        return json_reply(
-            QueueOut(
-                entries=[
-                    QueueEntryOut(
-                        case=summary_of(row.case),
-                        waiting_hours=round(row.entry.waiting.total_seconds() / 3600, 2),
-                        due_at=row.entry.due_at,
-                        overdue=row.entry.overdue,
-                    )
-                    for row in page.rows
-                ],
-                total=page.total,
-                page=page.page,
-                page_size=page.page_size,
-            )
-        )
-
-    async with read_connection(request) as db:
-        return await queue.coordinator_queue(
+    async with transaction(request) as db:
+        page = await queue.coordinator_queue(
             db, who, utcnow(), targets=service_targets(request.app[SETTINGS]),
-            page=query.page, page_size=query.page_size, reply=reply,
+            page=query.page, page_size=query.page_size,
         )
+    return json_reply(
+        QueueOut(
+            entries=[
+                QueueEntryOut(
+                    case=summary_of(row.case),
+                    waiting_hours=round(row.entry.waiting.total_seconds() / 3600, 2),
+                    due_at=row.entry.due_at,
+                    overdue=row.entry.overdue,
+                )
+                for row in page.rows
+            ],
+            total=page.total,
+            page=page.page,
+            page_size=page.page_size,
+        )
+    )
 
 
 # ---------------------------------------------------------------- the route table
@@ -226,7 +218,6 @@ def routes() -> list[Route]:
             summary="List cases",
             description="The cases the caller may see, newest first, filtered and paginated.",
             roles=CLINICAL_READERS, query=CaseListQuery, response=CaseListOut,
-            short_read=True,
         ),
         Route(
             "GET", "/api/queue", coordinator_queue, name="api-queue",
@@ -236,7 +227,6 @@ def routes() -> list[Route]:
                 " each flagged when past its service target."
             ),
             roles=COORDINATORS, query=QueueQuery, response=QueueOut,
-            short_read=True,
         ),
         Route(
             "GET", CASE, get_case, name="api-case",

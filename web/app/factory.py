@@ -19,7 +19,7 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from casebook import schema
-from casebook.db import autocommit, create_engine, is_sqlite, session_factory
+from casebook.db import create_engine, is_sqlite, session_factory
 from casebook.demo import load_demo
 from casebook.invitations import invite_token
 from casebook.lockout import LockoutPolicy
@@ -35,7 +35,6 @@ from signaling.server import build_socket_server
 from web.api import mount as casebook_api
 from web.api import rooms as rooms_api
 from web.app.keys import (
-    AUTOCOMMIT_ENGINE,
     CALL_NAMESPACE,
     ENGINE,
     FILE_STORE,
@@ -109,7 +108,6 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     engine = create_engine(settings.database_url)
     app[ENGINE] = engine
     app[SESSIONS] = session_factory(engine)
-    app[AUTOCOMMIT_ENGINE] = autocommit(engine)
     # Clinical records are kept at least this long (`casebook.models.security` refuses deletes).
     app[SESSIONS].configure(
         info={RETENTION_INFO_KEY: timedelta(days=365 * settings.retention_years + 1)}

@@ -19,9 +19,6 @@ from web.render.i18n import I18n
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
-# The engine whose every statement commits on its own: the signed-in lookup of every request,
-# and the short reads (a listing and its one audit row, `web.http.short_reads`).
-AUTOCOMMIT_ENGINE = web.AppKey("autocommit_engine", AsyncEngine)
 PASSWORDS = web.AppKey("passwords", Passwords)
 I18N = web.AppKey("i18n", I18n)
 LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)

@@ -9,11 +9,10 @@ from aiohttp import web
 
 from casebook import accounts
 from casebook.models import User, UserSession
-from web.app.keys import AUTOCOMMIT_ENGINE, SETTINGS, USER, USER_SESSION
+from web.app.keys import SESSIONS, SETTINGS, USER, USER_SESSION
 from web.app.settings import Settings
 from web.http.errors import SignInRequired
 from web.http.forwarded import resolve_client
-from web.http.short_reads import LOOKUP_CONNECTION, is_short_read
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
@@ -37,20 +36,18 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     token = request.cookies.get(SESSION_COOKIE)
     if not token or is_anonymous_path(request.path):
         return await handler(request)
-    # One SELECT outside a transaction (session, user, center, second factor); the rare write
-    # (a throttled last-seen touch, ending an idle session) commits on its own.
-    async with request.app[AUTOCOMMIT_ENGINE].connect() as db:
+    # One query (session, user, center, second factor); the rare write (a throttled last-seen
+    # touch, ending an idle session) is committed before the handler runs.
+    async with request.app[SESSIONS]() as db:
         found = await accounts.find_signed_in(
             db, token, idle=timedelta(minutes=request.app[SETTINGS].session_idle_minutes)
         )
         if found is not None:
-            await accounts.touch_session(db, found.session)
+            accounts.touch_session(found.session)
             request[USER_SESSION] = found.session
             request[USER] = found.session.user
             request[TWO_FACTOR_ENABLED] = found.two_factor_enabled
-            if is_short_read(request):
-                request[LOOKUP_CONNECTION] = db
-                return await handler(request)
+        await db.commit()
     response = await handler(request)
     if found is None and not response.prepared and SESSION_COOKIE not in response.cookies:
         response.del_cookie(SESSION_COOKIE, path="/")  # a stale cookie

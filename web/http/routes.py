@@ -27,7 +27,6 @@ from casebook.workflow import CLINICAL_ROLES
 from web.app.keys import SESSIONS
 from web.http.auth import client_address, require_user
 from web.http.errors import WebError
-from web.http.short_reads import declare_short_read
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -67,8 +66,6 @@ class Route:
     binary_response: bool = False
     tag: str = "casebook"
     extra: dict[str, Any] = field(default_factory=dict)
-    # A listing: its handler reads on the session lookup's connection (`web.http.short_reads`).
-    short_read: bool = False
 
     @property
     def key(self) -> str:
@@ -87,11 +84,9 @@ def page_route(
     handler: Handler,
     name: str | None,
     roles: frozenset[Role] | None,
-    *,
-    short_read: bool = False,
 ) -> Route:
     """An HTML page or form target (left out of the OpenAPI document)."""
-    return Route(method, path, handler, name, roles, page=True, short_read=short_read)
+    return Route(method, path, handler, name, roles, page=True)
 
 
 ROUTES = web.AppKey("routes", dict)  # route key → Route
@@ -121,8 +116,6 @@ def register_routes(app: web.Application, routes: list[Route]) -> None:
         declared[route.key] = route
         handler = _gated(route) if route.roles is not None else route.handler
         app.router.add_route(route.method, route.path, handler, name=route.name)
-        if route.short_read:
-            declare_short_read(app, route.key)
 
 
 def _gated(route: Route) -> Handler:

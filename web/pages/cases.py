@@ -35,7 +35,6 @@ from web.http.page_routes import (
     text_fields,
 )
 from web.http.routes import CLINICAL, CLINICAL_READERS, MAX_ID, Route, caller, page_route
-from web.http.short_reads import read_connection
 from web.pages.refusal_messages import REFUSALS
 
 CASE_FIELDS = [
@@ -73,39 +72,34 @@ async def case_list(request: web.Request) -> web.StreamResponse:
     status_filter = CaseStatus(status) if status in set(CaseStatus) else None
     page = page_number(request)
 
-    # One statement reads the page, one appends its audit event; the page renders while the
-    # event is written and leaves once it is committed.
-    async def reply(found: cases.CasePage) -> web.Response:
-        rows = [
-            CaseLine(
-                code=c.code,
-                status=c.status,
-                urgency=c.urgency,
-                diagnosis=c.diagnosis,
-                icd10=c.icd10_code,
-                center=c.referring_center_name,
-                updated=local_time(c.updated_at),
-            )
-            for c in found.cases
-        ]
-        return await render_page(
-            request,
-            "cases_list.html",
-            {
-                "rows": rows,
-                "status": status_filter.value if status_filter else "",
-                "statuses": [s.value for s in CaseStatus],
-                "page": found.page,
-                "pages": max(1, -(-found.total // found.page_size)),
-                "total": found.total,
-                "may_create": who.role in CLINICAL,
-            },
+    async with request.app[SESSIONS]() as db:
+        found = await cases.list_cases(db, who, status=status_filter, page=page, page_size=25)
+        await db.commit()
+    rows = [
+        CaseLine(
+            code=c.code,
+            status=c.status,
+            urgency=c.urgency,
+            diagnosis=c.diagnosis,
+            icd10=c.icd10_code,
+            center=c.referring_center_name,
+            updated=local_time(c.updated_at),
         )
-
-    async with read_connection(request) as db:
-        return await cases.list_cases(
-            db, who, status=status_filter, page=page, page_size=25, reply=reply
-        )
+        for c in found.cases
+    ]
+    return await render_page(
+        request,
+        "cases_list.html",
+        {
+            "rows": rows,
+            "status": status_filter.value if status_filter else "",
+            "statuses": [s.value for s in CaseStatus],
+            "page": found.page,
+            "pages": max(1, -(-found.total // found.page_size)),
+            "total": found.total,
+            "may_create": who.role in CLINICAL,
+        },
+    )
 
 
 def page_number(request: web.Request) -> int:
@@ -287,7 +281,7 @@ CASE_PAGE = "/cases/{code}"
 def routes() -> list[Route]:
     """The case list, the guided form and the case page."""
     return [
-        page_route("GET", "/cases", case_list, "page-cases", CLINICAL_READERS, short_read=True),
+        page_route("GET", "/cases", case_list, "page-cases", CLINICAL_READERS),
         page_route("GET", "/cases/new", new_case_form, "page-case-new", CLINICAL),
         page_route("POST", "/cases/new", create_case, "page-case-create", CLINICAL),
         page_route("GET", CASE_PAGE, show_case, "page-case", CLINICAL_READERS),

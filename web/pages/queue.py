@@ -4,8 +4,9 @@ scheduling the ticked accepted cases onto a review session from it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from aiohttp import web
-from markupsafe import Markup
 
 from casebook import cases, queue, review_sessions
 from casebook.ascii_numbers import parse_ascii_int
@@ -15,15 +16,10 @@ from casebook.errors import CasebookError
 from casebook.models import CaseStatus
 from web.app.keys import NOTIFIER, REFUSED_CASE_CODE, SESSIONS, SETTINGS
 from web.app.service_targets import service_targets
-from web.http.page_routes import form_fields, render_page
+from web.http.page_routes import form_fields, local_time, render_page
 from web.http.routes import COORDINATORS, MAX_ID, Route, caller, page_route
-from web.http.short_reads import read_connection
-from web.pages.cases import SCHEDULE_WINDOW, page_number, session_choice
+from web.pages.cases import page_number, upcoming_sessions
 from web.pages.refusal_messages import N_, refusal_of
-from web.render.case_labels import labels
-from web.render.queue_lines import queue_rows
-
-SESSION_OPTION = Markup('<option value="{}">{} · {}</option>')
 
 
 async def queue_page(request: web.Request) -> web.StreamResponse:
@@ -71,55 +67,74 @@ async def schedule_from_queue(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/queue")
 
 
+class QueueLine(NamedTuple):
+    """A row of the queue page, ready to show."""
+
+    code: str
+    status: str
+    urgency: str
+    diagnosis: str
+    icd10: str
+    center: str
+    waiting_days: int
+    waiting_hours: int
+    due: str
+    overdue: bool
+
+
+def queue_line(row: queue.QueueRow) -> QueueLine:
+    """What the queue page shows of `row`."""
+    case, entry = row.case, row.entry
+    return QueueLine(
+        code=case.code,
+        status=case.status,
+        urgency=case.urgency,
+        diagnosis=case.diagnosis,
+        icd10=case.icd10_code,
+        center=case.referring_center_name,
+        waiting_days=entry.waiting.days,
+        waiting_hours=entry.waiting.seconds // 3600,
+        due=local_time(entry.due_at),
+        overdue=entry.overdue,
+    )
+
+
 async def _queue_reply(
     request: web.Request, *, error: str | None = None, failed: str = "", status: int = 200
 ) -> web.Response:
     """The queue page; `error` (untranslated) above it, naming the case `failed` if one did."""
     who = caller(request)
-
-    async def reply(found: queue.QueuePage) -> web.Response:
+    async with request.app[SESSIONS]() as db:
+        found = await queue.coordinator_queue(
+            db, who, utcnow(), targets=service_targets(request.app[SETTINGS]),
+            page=page_number(request), page_size=50,
+        )
         # The scheduling form only when the page has accepted cases to put on a session.
         accepted = any(r.case.status == CaseStatus.ACCEPTED.value for r in found.rows)
-        choices = [session_choice(s) for s in found.session_choices] if accepted else []
-        return await render_page(
-            request,
-            "queue.html",
-            {
-                "rows": found.rows,
-                "queue_rows": queue_rows(
-                    found.rows, labels=labels(request), scheduling=bool(choices)
-                ),
-                "sessions": choices,
-                # Built here once: the options of the one scheduling form.
-                "session_options": Markup("").join(
-                    SESSION_OPTION.format(s["id"], s["title"], s["starts"]) for s in choices
-                ),
-                "page": found.page,
-                "pages": max(1, -(-found.total // found.page_size)),
-                "total": found.total,
-                "overdue_count": sum(1 for r in found.rows if r.entry.overdue),
-                "error": error,
-                "failed": failed,
-            },
-            status=status,
-        )
-
-    # The form's sessions come with the queue's rows, in its statement; the page renders while
-    # its audit event is written.
-    now = utcnow()
-    async with read_connection(request) as db:
-        return await queue.coordinator_queue(
-            db, who, now, targets=service_targets(request.app[SETTINGS]),
-            page=page_number(request), page_size=50, choices_since=now - SCHEDULE_WINDOW,
-            reply=reply,
-        )
-
+        sessions = await upcoming_sessions(db, who) if accepted else []
+        await db.commit()
+    rows = [queue_line(row) for row in found.rows]
+    return await render_page(
+        request,
+        "queue.html",
+        {
+            "rows": rows,
+            "sessions": sessions,
+            "page": found.page,
+            "pages": max(1, -(-found.total // found.page_size)),
+            "total": found.total,
+            "overdue_count": sum(1 for r in rows if r.overdue),
+            "error": error,
+            "failed": failed,
+        },
+        status=status,
+    )
 
 
 def routes() -> list[Route]:
     """The queue and scheduling from it."""
     return [
-        page_route("GET", "/queue", queue_page, "page-queue", COORDINATORS, short_read=True),
+        page_route("GET", "/queue", queue_page, "page-queue", COORDINATORS),
         page_route(
             "POST", "/queue/schedule", schedule_from_queue, "page-queue-schedule", COORDINATORS
         ),

@@ -52,18 +52,7 @@ STEP = {
     "case.close": N_("Closed"),
     "case.withdraw": N_("Withdrawn"),
 }
-# The fixed words of the queue's rows (web.render.queue_lines).
-QUEUE = {
-    "overdue": N_("Overdue"),
-    "tick": N_("Select for scheduling"),
-    "plan": N_("Plan a session"),
-    "triage": N_("Triage"),
-    "waiting_for_referrer": N_("Waiting for the referrer"),
-    "waiting": N_("%(days)s d %(hours)s h"),
-}
-TABLES = {
-    "status": STATUS, "urgency": URGENCY, "sex": SEX, "kind": KIND, "step": STEP, "queue": QUEUE,
-}
+TABLES = {"status": STATUS, "urgency": URGENCY, "sex": SEX, "kind": KIND, "step": STEP}
 
 
 def labels(request: web.Request) -> Mapping[str, Mapping[str, str]]:

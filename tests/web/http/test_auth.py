@@ -210,3 +210,14 @@ async def test_the_throttled_page_says_how_long_to_wait(web_client: TestClient[A
     # The window is five minutes: what is left of it, in words.
     assert re.search(r"Intente de nuevo en (5 minutos|4 minutos \d+ segundos?)\.", body), body
     assert "unos minutos" not in body
+
+
+async def test_a_stale_cookie_is_refused_by_a_listing_and_dropped_by_a_page(
+    web_client: TestClient[Any, Any],
+) -> None:
+    web_client.session.cookie_jar.update_cookies({"junta_session": "no-such-session"})
+    assert (await web_client.get("/api/cases")).status == 401
+    page = await web_client.get("/login")
+    assert page.status == 200
+    dropped = page.cookies["junta_session"]
+    assert dropped.value == "" and dropped["max-age"] == "0"
