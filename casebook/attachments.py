@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import audit
 from casebook.access import REFERRING_CENTER_ROLES
-from casebook.cases import Caller, CaseView, refuse_identifiers
+from casebook.cases import Caller, CaseView
 from casebook.errors import CasebookError
+from casebook.identifier_refusals import refuse_identifiers
 from casebook.identifiers import find_identifiers
 from casebook.models import Attachment, CaseStatus
 from casebook.storage import FileStore

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import two_factor
 from casebook.case_code import format_case_code
-from casebook.cases import next_case_number
+from casebook.case_drafts import next_case_number
 from casebook.clock import utcnow
 from casebook.models import (
     AgendaItem,

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebook import audit, cases
+from casebook import audit, case_steps, cases
 from casebook.access import OPINION_ROLES, AgendaSession, can_add_opinion
 from casebook.cases import Caller, CaseView
 from casebook.errors import CasebookError
@@ -74,7 +74,7 @@ async def issue(
         raise CasebookError(
             "invalid_signatory", "signatories must be consultants who took part in the session"
         )
-    await cases.move(db, caller, view, CaseAction.ISSUE_RECOMMENDATION, notifier)
+    await case_steps.move(db, caller, view, CaseAction.ISSUE_RECOMMENDATION, notifier)
     recommendation = Recommendation(
         case_id=view.case.id,
         session_id=int(session.session_id),

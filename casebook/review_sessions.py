@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebook import audit, cases
+from casebook import audit, case_steps
 from casebook.access import AgendaSession
 from casebook.cases import Caller, CaseView
 from casebook.errors import CasebookError
@@ -358,7 +358,7 @@ async def schedule(
     notifier: Notifier,
 ) -> AgendaItem:
     """Put an accepted case at the end of the session's agenda (`schedule` transition)."""
-    await cases.move(
+    await case_steps.move(
         db,
         caller,
         view,
@@ -386,7 +386,7 @@ async def unschedule(
 ) -> None:
     """Take a scheduled case off its session's agenda; it is accepted (waiting) again."""
     session = view.current_session()
-    await cases.move(db, caller, view, CaseAction.UNSCHEDULE, notifier)
+    await case_steps.move(db, caller, view, CaseAction.UNSCHEDULE, notifier)
     if session is not None:
         await db.execute(
             delete(AgendaItem).where(
@@ -426,7 +426,7 @@ async def mark_discussed(
 ) -> None:
     """The board discussed the case; its chair now owes the recommendation."""
     session = view.current_session()
-    await cases.move(db, caller, view, CaseAction.MARK_DISCUSSED, notifier)
+    await case_steps.move(db, caller, view, CaseAction.MARK_DISCUSSED, notifier)
     if session is not None:
         view.case.discussed_in_session_id = int(session.session_id)
 

@@ -4,9 +4,9 @@
   queue order, so a page is an ordered index scan that stops after `page_size` rows instead of
   sorting every waiting case (`ix_cases_queue` leads with `status`, so `status IN (3 values)`
   cannot come out in queue order from it).
-- Case listings filtered by status (`casebook.cases.list_cases`): (status, id) in newest-first
-  order, carrying the columns `cases.visible_to` tests, so counting what a caller may see is an
-  index-only scan rather than a visit to every matching row.
+- Case listings filtered by status (`casebook.visible_cases.list_cases`): (status, id) in
+  newest-first order, carrying the columns `visible_to` tests, so counting what a caller may see
+  is an index-only scan rather than a visit to every matching row.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from casebook import cases, demo, review_sessions
+from casebook import case_drafts, case_steps, cases, demo, review_sessions, visible_cases
 from casebook.access import can_view_case
 from casebook.errors import CasebookError
 from casebook.models import AgendaItem, AuditEvent, Case, CaseStatus, Notification, RoomKind
@@ -41,16 +41,16 @@ async def test_rejection_and_withdrawal_paths_write_their_audit_events(
     async with sessions() as db:
         who = await callers(db)
         referrer, coordinator = who[demo.REFERRER], who[demo.COORDINATOR]
-        rejected = await cases.create_draft(db, referrer, FIELDS)
+        rejected = await case_drafts.create_draft(db, referrer, FIELDS)
         view = await cases.find_visible(db, referrer, rejected.code)
-        await cases.submit(db, referrer, view, NOTIFIER)
+        await case_steps.submit(db, referrer, view, NOTIFIER)
         view = await cases.read(db, coordinator, rejected.code)
-        await cases.request_information(db, coordinator, view, "¿Fondo de ojo?", NOTIFIER)
-        await cases.reject(db, coordinator, view, "Fuera de la red.", NOTIFIER)
+        await case_steps.request_information(db, coordinator, view, "¿Fondo de ojo?", NOTIFIER)
+        await case_steps.reject(db, coordinator, view, "Fuera de la red.", NOTIFIER)
 
-        withdrawn = await cases.create_draft(db, referrer, FIELDS)
+        withdrawn = await case_drafts.create_draft(db, referrer, FIELDS)
         view = await cases.find_visible(db, referrer, withdrawn.code)
-        await cases.withdraw(db, referrer, view, NOTIFIER)
+        await case_steps.withdraw(db, referrer, view, NOTIFIER)
         await db.commit()
 
         assert await audit_trail(db, "case", rejected.code) == [
@@ -98,11 +98,11 @@ async def test_unscheduling_puts_the_case_back_and_renumbers_the_agenda(
         )
         codes = []
         for _ in range(3):
-            case = await cases.create_draft(db, referrer, FIELDS)
+            case = await case_drafts.create_draft(db, referrer, FIELDS)
             own = await cases.find_visible(db, referrer, case.code)
-            await cases.submit(db, referrer, own, NOTIFIER)
+            await case_steps.submit(db, referrer, own, NOTIFIER)
             view = await cases.find_visible(db, coordinator, case.code)
-            await cases.accept(
+            await case_steps.accept(
                 db, coordinator, view, urgency=Urgency.ROUTINE, specialty="Oftalmología",
                 note=None, notifier=NOTIFIER,
             )
@@ -134,19 +134,19 @@ async def test_refusals_come_from_the_workflow(
 ) -> None:
     async with sessions() as db:
         who = await callers(db)
-        case = await cases.create_draft(db, who[demo.REFERRER], FIELDS)
+        case = await case_drafts.create_draft(db, who[demo.REFERRER], FIELDS)
         coordinator_view = cases.CaseView(case, await cases.facts_of(db, case))
         with pytest.raises(WorkflowError) as refused:
-            await cases.accept(
+            await case_steps.accept(
                 db, who[demo.COORDINATOR], coordinator_view, urgency=Urgency.URGENT,
                 specialty="x", note=None, notifier=NOTIFIER,
             )
         assert refused.value.code == "illegal_transition"
         with pytest.raises(WorkflowError) as refused:
-            await cases.submit(db, who[demo.SPECIALIST_LA_RAZA], coordinator_view, NOTIFIER)
+            await case_steps.submit(db, who[demo.SPECIALIST_LA_RAZA], coordinator_view, NOTIFIER)
         assert refused.value.code == "not_allowed"
         with pytest.raises(WorkflowError):
-            await cases.create_draft(db, who[demo.ADMIN], FIELDS)
+            await case_drafts.create_draft(db, who[demo.ADMIN], FIELDS)
 
 
 async def test_the_queue_query_orders_exactly_like_triage_order_queue(
@@ -158,7 +158,7 @@ async def test_the_queue_query_orders_exactly_like_triage_order_queue(
         who = await callers(db)
         referrer, coordinator = who[demo.REFERRER], who[demo.COORDINATOR]
         for index in range(30):
-            case = await cases.create_draft(db, referrer, FIELDS)
+            case = await case_drafts.create_draft(db, referrer, FIELDS)
             status = rng.choice(
                 [CaseStatus.SUBMITTED, CaseStatus.INFORMATION_REQUESTED, CaseStatus.ACCEPTED]
             )
@@ -209,24 +209,24 @@ async def test_the_sql_visibility_filter_agrees_with_can_view_case(
         who = await callers(db)
         referrer, coordinator = who[demo.REFERRER], who[demo.COORDINATOR]
         # A withdrawn scheduled case: invitees of its session no longer see it.
-        case = await cases.create_draft(db, referrer, FIELDS)
+        case = await case_drafts.create_draft(db, referrer, FIELDS)
         own = await cases.find_visible(db, referrer, case.code)
-        await cases.submit(db, referrer, own, NOTIFIER)
+        await case_steps.submit(db, referrer, own, NOTIFIER)
         board = await db.scalar(select(AgendaItem.session_id))
         view = await cases.find_visible(db, coordinator, case.code)
-        await cases.accept(
+        await case_steps.accept(
             db, coordinator, view, urgency=Urgency.URGENT, specialty="Oncología",
             note=None, notifier=NOTIFIER,
         )
         session = await review_sessions.find_visible(db, coordinator, board or 0)
         await review_sessions.schedule(db, coordinator, session, view, NOTIFIER)
-        await cases.withdraw(db, referrer, await cases.find_visible(db, referrer, case.code),
+        await case_steps.withdraw(db, referrer, await cases.find_visible(db, referrer, case.code),
                              NOTIFIER)
         await db.flush()
         everything = (await db.scalars(select(Case))).all()
         assert len(everything) >= 5
         for caller in who.values():
-            listed = await cases.list_cases(db, caller, page_size=100)
+            listed = await visible_cases.list_cases(db, caller, page_size=100)
             expected = {
                 c.code for c in everything
                 if can_view_case(caller.person, await cases.facts_of(db, c))
@@ -236,7 +236,7 @@ async def test_the_sql_visibility_filter_agrees_with_can_view_case(
             # By status too: a coordinator's listing of a status past draft tests no visibility
             # per row (`access.sees_every_case_in`), every other one does.
             for status in CaseStatus:
-                listed = await cases.list_cases(db, caller, status=status, page_size=100)
+                listed = await visible_cases.list_cases(db, caller, status=status, page_size=100)
                 shown = {c.code for c in everything if c.code in expected and c.status == status}
                 assert {c.code for c in listed.cases} == shown, (caller.role, status)
                 assert listed.total == len(shown)
@@ -271,7 +271,7 @@ async def test_concurrent_drafts_get_distinct_consecutive_numbers(
 
     async def one() -> str:
         async with sessions() as db:
-            case = await cases.create_draft(db, referrer, FIELDS)
+            case = await case_drafts.create_draft(db, referrer, FIELDS)
             await db.commit()
             return case.code
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from casebook import attachments, cases
+from casebook import attachments, cases, identifier_refusals
 from casebook.filetypes import MEDIA_TYPES
 from casebook.models import AttachmentKind
 from web.api.case_schemas import AttachmentOut, attachment_out, case_code
@@ -33,7 +33,7 @@ async def upload_attachment(request: web.Request) -> web.StreamResponse:
         attachments.require_upload(who, view)
         refuse_oversized(request, store)
         upload = await uploaded_file(request)
-        async with cases.keeping_refusal_audit(db):
+        async with identifier_refusals.keeping_refusal_audit(db):
             attachment = await attachments.upload(
                 db, who, view, store, upload.filename, upload.chunks
             )

@@ -14,7 +14,7 @@ from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebook import attachments, cases, opinions
+from casebook import attachments, case_steps, opinions
 from casebook.case_code import parse_case_code
 from casebook.case_listing import CaseSummary
 from casebook.cases import Caller, CaseView
@@ -333,7 +333,7 @@ async def case_out(db: AsyncSession, who: Caller, view: CaseView) -> CaseOut:
                 answer=r.answer,
                 answered_at=r.answered_at,
             )
-            for r in await cases.information_requests(db, case.id)
+            for r in await case_steps.information_requests(db, case.id)
         ],
         opinions=[
             OpinionOut(

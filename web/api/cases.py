@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebook import cases, queue
+from casebook import case_drafts, case_steps, cases, identifier_refusals, queue, visible_cases
 from casebook.cases import Caller
 from casebook.clock import utcnow
 from casebook.models import Role
@@ -61,7 +61,7 @@ async def create_case(request: web.Request) -> web.StreamResponse:
     who = caller(request)
     body = await parse_body(request, CaseDraftIn)
     async with transaction(request) as db:
-        case = await cases.create_draft(db, who, body.model_dump())
+        case = await case_drafts.create_draft(db, who, body.model_dump())
         code = case.code
         reply = await _reload(db, who, code)
     return json_reply(reply, status=201)
@@ -72,7 +72,7 @@ async def list_cases(request: web.Request) -> web.StreamResponse:
     who = caller(request)
     query = parse_query(request, CaseListQuery)
     async with transaction(request) as db:
-        page = await cases.list_cases(
+        page = await visible_cases.list_cases(
             db,
             who,
             status=query.status,
@@ -109,7 +109,7 @@ async def edit_case(request: web.Request) -> web.StreamResponse:
         view = await cases.find_visible(db, who, code)
         body = await parse_body(request, CaseEditIn)
         changes = body.model_dump(exclude_unset=True, exclude_none=True)
-        await cases.edit_draft(db, who, view, changes)
+        await case_drafts.edit_draft(db, who, view, changes)
         reply = await _reload(db, who, code)
     return json_reply(reply)
 
@@ -125,23 +125,23 @@ def _transition(
             view = await cases.find_visible(db, who, code)
             body: Any = await parse_body(request, model) if model is not None else None
             if action is CaseAction.SUBMIT:
-                async with cases.keeping_refusal_audit(db):
-                    await cases.submit(db, who, view, notifier)
+                async with identifier_refusals.keeping_refusal_audit(db):
+                    await case_steps.submit(db, who, view, notifier)
             elif action is CaseAction.REQUEST_INFORMATION:
-                await cases.request_information(db, who, view, body.question, notifier)
+                await case_steps.request_information(db, who, view, body.question, notifier)
             elif action is CaseAction.ANSWER_INFORMATION:
-                await cases.answer_information(db, who, view, body.answer, notifier)
+                await case_steps.answer_information(db, who, view, body.answer, notifier)
             elif action is CaseAction.ACCEPT:
-                await cases.accept(
+                await case_steps.accept(
                     db, who, view, urgency=body.urgency, specialty=body.specialty,
                     note=body.note, notifier=notifier,
                 )
             elif action is CaseAction.REJECT:
-                await cases.reject(db, who, view, body.note, notifier)
+                await case_steps.reject(db, who, view, body.note, notifier)
             elif action is CaseAction.WITHDRAW:
-                await cases.withdraw(db, who, view, notifier)
+                await case_steps.withdraw(db, who, view, notifier)
             elif action is CaseAction.CLOSE:
-                await cases.close(db, who, view, notifier)
+                await case_steps.close(db, who, view, notifier)
             else:  # pragma: no cover - only the actions registered below
                 raise AssertionError(action)
             await db.flush()

@@ -1,6 +1,7 @@
 """The referrer's page to change a draft (`/cases/{code}/edit`): the guided form of /cases/new,
-filled with the draft, saved through `casebook.cases.edit_draft` like `PATCH /api/cases/{code}`
-(same rule: the case's referrer, only in draft; same audit, `case.edited`).
+filled with the draft, saved through `casebook.case_drafts.edit_draft` like
+`PATCH /api/cases/{code}` (same rule: the case's referrer, only in draft; same audit,
+`case.edited`).
 
 It is how a referrer using the pages removes what the identifier check found before submitting.
 """
@@ -11,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from casebook import cases
+from casebook import case_drafts, cases, identifier_refusals
 from casebook.cases import CaseView
 from casebook.errors import CasebookError
 from web.api.case_schemas import CaseDraftIn, case_code
@@ -54,10 +55,10 @@ async def edit_form(request: web.Request) -> web.StreamResponse:
     try:
         async with request.app[SESSIONS]() as db:
             view = await cases.read(db, who, code)
-            cases.require_editable(who, view)
+            case_drafts.require_editable(who, view)
             values = draft_values(view)
             # What submission would refuse, shown under its field so it can be removed here.
-            findings = finding_rows(cases.text_findings(view.case))
+            findings = finding_rows(identifier_refusals.text_findings(view.case))
             await db.commit()
     except CasebookError as error:
         return await _refused(request, error)
@@ -75,13 +76,13 @@ async def save_edit(request: web.Request) -> web.StreamResponse:
     try:
         async with request.app[SESSIONS]() as db:
             view = await cases.find_visible(db, who, code)
-            cases.require_editable(who, view)
+            case_drafts.require_editable(who, view)
             body, errors = parse_form(CaseDraftIn, data)
             if body is None:
                 await db.commit()  # nothing written but the access checks' audit
                 context = {"code": code, **form_context(values, errors, REFUSALS["invalid_form"])}
                 return await render_page(request, "cases_edit.html", context, status=400)
-            await cases.edit_draft(db, who, view, body.model_dump())
+            await case_drafts.edit_draft(db, who, view, body.model_dump())
             await db.commit()
     except CasebookError as error:
         return await _refused(request, error)

@@ -15,7 +15,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebook import attachments, cases, opinions, review_sessions
+from casebook import attachments, case_steps, cases, identifier_refusals, opinions, review_sessions
 from casebook.ascii_numbers import parse_ascii_int
 from casebook.cases import Caller, CaseView
 from casebook.errors import CasebookError
@@ -57,7 +57,7 @@ async def _run_step(request: web.Request, step: Step) -> web.StreamResponse:
     try:
         async with request.app[SESSIONS]() as db:
             view = await cases.find_visible(db, who, code)
-            async with cases.keeping_refusal_audit(db):
+            async with identifier_refusals.keeping_refusal_audit(db):
                 target = await step(db, who, view, form)
             await db.commit()
     except CasebookError as error:
@@ -91,11 +91,11 @@ def _submit_like(action: CaseAction) -> Any:
             db: AsyncSession, who: Caller, view: CaseView, form: MultiDictProxy[Any]
         ) -> str | None:
             if action is CaseAction.SUBMIT:
-                await cases.submit(db, who, view, notifier)
+                await case_steps.submit(db, who, view, notifier)
             elif action is CaseAction.WITHDRAW:
-                await cases.withdraw(db, who, view, notifier)
+                await case_steps.withdraw(db, who, view, notifier)
             else:
-                await cases.close(db, who, view, notifier)
+                await case_steps.close(db, who, view, notifier)
             return None
 
         return step
@@ -113,19 +113,19 @@ def _with_form(request: web.Request) -> Step:
     ) -> str | None:
         if kind == "page-case-answer":
             answer = _parsed(AnswerIn, form, ["answer"])
-            await cases.answer_information(db, who, view, answer.answer, notifier)
+            await case_steps.answer_information(db, who, view, answer.answer, notifier)
         elif kind == "page-case-request-information":
             question = _parsed(QuestionIn, form, ["question"])
-            await cases.request_information(db, who, view, question.question, notifier)
+            await case_steps.request_information(db, who, view, question.question, notifier)
         elif kind == "page-case-accept":
             accept = _parsed(AcceptIn, form, ["urgency", "specialty", "note"], "note")
-            await cases.accept(
+            await case_steps.accept(
                 db, who, view, urgency=accept.urgency, specialty=accept.specialty,
                 note=accept.note, notifier=notifier,
             )
         elif kind == "page-case-reject":
             reject = _parsed(RejectIn, form, ["note"])
-            await cases.reject(db, who, view, reject.note, notifier)
+            await case_steps.reject(db, who, view, reject.note, notifier)
         elif kind == "page-case-opinion":
             opinion = _parsed(OpinionIn, form, ["body"])
             await opinions.add_opinion(db, who, view, opinion.body)
@@ -181,7 +181,7 @@ async def upload_attachment(request: web.Request) -> web.StreamResponse:
                 upload = await uploaded_file(request)
             except MissingUpload:
                 raise NoFile() from None
-            async with cases.keeping_refusal_audit(db):
+            async with identifier_refusals.keeping_refusal_audit(db):
                 await attachments.upload(db, who, view, store, upload.filename, upload.chunks)
             await db.commit()
     except CasebookError as error:

@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebook import attachments, cases, opinions, review_sessions
+from casebook import attachments, case_drafts, cases, opinions, review_sessions, visible_cases
 from casebook.access import can_add_opinion
 from casebook.ascii_numbers import parse_ascii_int
 from casebook.cases import Caller, CaseView
@@ -73,7 +73,9 @@ async def case_list(request: web.Request) -> web.StreamResponse:
     page = page_number(request)
 
     async with request.app[SESSIONS]() as db:
-        found = await cases.list_cases(db, who, status=status_filter, page=page, page_size=25)
+        found = await visible_cases.list_cases(
+            db, who, status=status_filter, page=page, page_size=25
+        )
         await db.commit()
     rows = [
         CaseLine(
@@ -142,7 +144,7 @@ async def create_case(request: web.Request) -> web.StreamResponse:
         context = form_context(values, errors, REFUSALS["invalid_form"])
         return await render_page(request, "cases_new.html", context, status=400)
     async with request.app[SESSIONS]() as db:
-        case = await cases.create_draft(db, who, body.model_dump())
+        case = await case_drafts.create_draft(db, who, body.model_dump())
         code = case.code
         await db.commit()
     raise web.HTTPSeeOther(f"/cases/{code}")
@@ -183,7 +185,7 @@ async def case_page(
             "timeline": await timeline(db, code),
             "actions": {a.value for a in out.allowed_actions},
             "may_upload": attachments.may_upload(who, view),
-            "may_edit": cases.may_edit(who, view),
+            "may_edit": case_drafts.may_edit(who, view),
             "may_opine": can_add_opinion(who.person, view.facts),
             "session": await _session_of(db, view),
             "schedule_sessions": await _schedulable(db, who, out.status),
