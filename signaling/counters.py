@@ -13,3 +13,8 @@ class CallCounters:
     relayed: int = 0  # signal messages delivered to another peer
     events: Counter[str] = field(default_factory=Counter)  # client events by name
     errors: Counter[str] = field(default_factory=Counter)  # refusals by error code
+    slow_readers: int = 0  # clients cut off because they stopped reading (outgoing_queue)
+
+    def slow_reader(self) -> None:
+        """A client was cut off for not reading what it was sent."""
+        self.slow_readers += 1

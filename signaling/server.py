@@ -13,6 +13,7 @@ from .grace import Graces
 from .ice import IceConfig
 from .media_port import MediaPort
 from .namespace import DISCONNECT_USER, CallNamespace, ProcessCommands
+from .outgoing_queue import DEFAULT_LIMIT, BoundedSocketServer
 from .recording import RecordingPort
 from .roomstate import MemoryRoomState, RoomState
 
@@ -36,12 +37,14 @@ def build_socket_server(
     graces: Graces | None = None,
     recording: RecordingPort | None = None,
     ice: IceConfig | None = None,
+    outgoing_limit: int = DEFAULT_LIMIT,
 ) -> tuple[socketio.AsyncServer, CallNamespace]:
     """The socket.io server with `/call` registered; the web app calls `sio.attach(app)`.
 
     `media` is the SFU for rooms of three or more, boards and lectures; without it those rooms
     stay peer to peer where they can and refuse joins (`media_unavailable`) where they cannot.
     `ice` gives admitted peers their ICE servers (TURN credentials only once admitted).
+    A client with more than `outgoing_limit` bytes waiting to be sent to it is disconnected.
 
     `cors_allowed_origins=None` accepts only same-origin pages. `clock` drives token expiry,
     rate limits and timestamps; the reconnect grace runs on the event loop (`MemoryGraces`)
@@ -54,16 +57,6 @@ def build_socket_server(
     if client_manager is not None and state is None:
         # Several processes sharing sockets but each with its own rooms would split calls.
         log.warning("signaling.config client_manager is shared but room state is in-memory")
-    sio = socketio.AsyncServer(
-        async_mode="aiohttp",
-        client_manager=client_manager,
-        cors_allowed_origins=cors_allowed_origins,
-        max_http_buffer_size=MAX_HTTP_BUFFER_SIZE,
-        # One socket's events run in order (an offer before its candidates); sockets still run
-        # concurrently. No polling: scaled out behind nginx there are no sticky sessions.
-        async_handlers=False,
-        transports=["websocket"],
-    )
     namespace = CallNamespace(
         secret=secret,
         state=state if state is not None else MemoryRoomState(),
@@ -74,6 +67,18 @@ def build_socket_server(
         graces=graces,
         recording=recording,
         ice=ice,
+    )
+    sio = BoundedSocketServer(
+        outgoing_limit=outgoing_limit,
+        on_slow_reader=namespace.counters.slow_reader,
+        async_mode="aiohttp",
+        client_manager=client_manager,
+        cors_allowed_origins=cors_allowed_origins,
+        max_http_buffer_size=MAX_HTTP_BUFFER_SIZE,
+        # One socket's events run in order (an offer before its candidates); sockets still run
+        # concurrently. No polling: scaled out behind nginx there are no sticky sessions.
+        async_handlers=False,
+        transports=["websocket"],
     )
     sio.register_namespace(namespace)
     if isinstance(sio.manager, ProcessCommands):

@@ -84,6 +84,9 @@ async def collect(namespace: CallNamespace, http_errors: Mapping[str, int]) -> l
         .add(counters.relayed),
         Metric("junta_signaling_events_total", "counter", "Client events received, by event."),
         Metric("junta_signaling_errors_total", "counter", "Client events refused, by error code."),
+        Metric("junta_slow_readers_disconnected_total", "counter",
+               "Clients disconnected because they stopped reading what they were sent.")
+        .add(counters.slow_readers),
     ]
     for mode, count in sorted(by_mode.items()):
         metrics[2].add(count, mode=mode)

@@ -80,6 +80,7 @@ async def test_metrics_are_prometheus_text_without_a_session(
     assert "junta_connected_clients 0" in lines
     assert 'junta_participants{mode="sfu"} 0' in lines
     assert "# TYPE junta_signal_messages_relayed_total counter" in lines
+    assert "junta_slow_readers_disconnected_total 0" in lines
     assert "junta_media_forwarded_streams 0" in lines
     assert 'junta_http_errors_total{code="not_signed_in"} 1' in lines
     assert 'junta_http_errors_total{code="not_found"} 1' in lines
