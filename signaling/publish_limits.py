@@ -1,16 +1,19 @@
 """How much one participant may publish through the SFU (issue 20, floods): at most
-`MAX_MEDIA_SECTIONS` m= sections in one publish offer, and at most `MAX_TRACKS` tracks over its
-stay in the call. Each new track makes the media node renegotiate with every subscriber, so a
-page that keeps adding tracks would have the whole room renegotiating; both are checked here,
+`MAX_MEDIA_SECTIONS` m= sections in one publish offer, and new tracks at most `MAX_TRACKS` at once,
+then one every `TRACK_REFILL_SECONDS`. Each new track makes the media node renegotiate with every
+subscriber, so a page that keeps adding tracks would have the whole room renegotiating; a person
+who shares a screen now and then in a long call never meets the limit. Both are checked here,
 before the offer reaches the media node."""
 
 from __future__ import annotations
 
 from .errors import SignalingError
 from .protocol import parse_sdp_lines
+from .ratelimit import TokenBucket
 
 MAX_MEDIA_SECTIONS = 8
 MAX_TRACKS = 16
+TRACK_REFILL_SECONDS = 60.0
 
 _SENDING = {"sendrecv", "sendonly"}
 _DIRECTIONS = _SENDING | {"recvonly", "inactive"}
@@ -49,28 +52,31 @@ def sending_mids(sdp: str) -> list[str]:
 
 
 class PublishBudget:
-    """The tracks one participant has published in a call: those of its current publish
-    connection (by mid, a renegotiation repeats them) and how many it ever published."""
+    """The tracks one participant publishes in a call: those of its current publish connection
+    (by mid, a renegotiation repeats them) and a bucket of new tracks (`MAX_TRACKS` at once,
+    refilled one every `TRACK_REFILL_SECONDS`). Pure: the caller passes the time."""
 
-    def __init__(self) -> None:
-        self.published = 0
+    def __init__(self, now: float) -> None:
+        self._bucket = TokenBucket(1 / TRACK_REFILL_SECONDS, MAX_TRACKS, now)
         self._leg: set[str] = set()
 
-    def new_tracks(self, sdp: str, restart: bool) -> set[str]:
+    def new_tracks(self, sdp: str, restart: bool, now: float) -> set[str]:
         """The mids an offer (on a new connection when `restart`) would publish for the first
-        time; `too_many_tracks` when that takes the participant past `MAX_TRACKS`."""
+        time; `too_many_tracks` when the bucket has not that many left."""
         new = set(sending_mids(sdp)) - (set() if restart else self._leg)
-        if self.published + len(new) > MAX_TRACKS:
+        if len(new) > self._bucket.available(now):
             raise SignalingError(
                 "too_many_tracks",
-                f"a participant publishes at most {MAX_TRACKS} tracks in a call",
+                f"a participant adds at most {MAX_TRACKS} tracks at once, then one every "
+                f"{TRACK_REFILL_SECONDS:g} s",
             )
         return new
 
-    def spent(self, mids: set[str], restart: bool) -> None:
+    def spent(self, mids: set[str], restart: bool, now: float) -> None:
         """The media node accepted the offer that publishes `mids`; a restart replaced the
-        publish connection, whose mids start over (the count does not)."""
+        publish connection, whose mids start over (the bucket does not)."""
         if restart:
             self._leg.clear()
         self._leg |= mids
-        self.published += len(mids)
+        for _ in mids:
+            self._bucket.allow(now)

@@ -14,13 +14,17 @@ class TokenBucket:
         self._tokens = capacity
         self._last = now
 
-    def allow(self, now: float) -> bool:
-        """Take one token if there is one; False means the event is over the limit."""
+    def available(self, now: float) -> float:
+        """How many tokens there are at `now` (none taken)."""
         # A clock stepping backwards must not mint tokens.
         elapsed = max(0.0, now - self._last)
         self._last = max(self._last, now)
         self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
-        if self._tokens >= 1:
+        return self._tokens
+
+    def allow(self, now: float) -> bool:
+        """Take one token if there is one; False means the event is over the limit."""
+        if self.available(now) >= 1:
             self._tokens -= 1
             return True
         return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,13 +242,14 @@ class SfuSessions:
             raise SignalingError("forbidden", "the grant does not allow publishing")
         check_sdp(p.description.sdp)
         sessions = self._rooms.get(room)
-        budget = (sessions.budgets.setdefault(peer_id, PublishBudget()) if sessions
-                  else PublishBudget())
-        new = budget.new_tracks(p.description.sdp, p.restart)
+        now = time.monotonic()
+        budget = (sessions.budgets.setdefault(peer_id, PublishBudget(now)) if sessions
+                  else PublishBudget(now))
+        new = budget.new_tracks(p.description.sdp, p.restart, now)
         if p.restart:
             await media.close_leg(room, peer_id, "publish")
         answer = await media.publish(room, peer_id, p.description.sdp)
-        budget.spent(new, p.restart)
+        budget.spent(new, p.restart, time.monotonic())
         log.info("signaling.sfu.published room=%s peer=%s restart=%s", room, peer_id, p.restart)
         return ok(description={"type": "answer", "sdp": answer})
 

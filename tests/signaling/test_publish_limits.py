@@ -1,12 +1,18 @@
-"""Issue 20 (floods): a publish offer has at most 8 m= sections and a participant publishes at
-most 16 tracks in a call, refused in the ack before the offer reaches the media node."""
+"""Issue 20 (floods): a publish offer has at most 8 m= sections and a participant adds at most
+16 tracks at once (then one a minute), refused in the ack before the offer reaches the media
+node."""
 
 from __future__ import annotations
 
 import pytest
 
 from signaling.errors import SignalingError
-from signaling.publish_limits import MAX_TRACKS, PublishBudget, sending_mids
+from signaling.publish_limits import (
+    MAX_TRACKS,
+    TRACK_REFILL_SECONDS,
+    PublishBudget,
+    sending_mids,
+)
 
 from .sfu_bots import SfuBot, SfuCallServer, sfu_server
 
@@ -41,18 +47,33 @@ def test_nine_media_sections_are_refused() -> None:
 
 
 def test_renegotiations_count_only_new_tracks_and_restarts_count_again() -> None:
-    budget = PublishBudget()
+    budget = PublishBudget(now=0.0)
     for _ in range(5):  # the same two tracks renegotiated
-        budget.spent(budget.new_tracks(offer(2), restart=False), restart=False)
-    assert budget.published == 2
-    for _ in range(7):
-        budget.spent(budget.new_tracks(offer(2), restart=True), restart=True)
-    assert budget.published == MAX_TRACKS
-    budget.new_tracks(offer(2), restart=False)  # nothing new on the current connection
+        budget.spent(budget.new_tracks(offer(2), False, 0.0), False, 0.0)
+    for _ in range(7):  # each new connection: its two tracks count again
+        budget.spent(budget.new_tracks(offer(2), True, 0.0), True, 0.0)
+    budget.new_tracks(offer(2), False, 0.0)  # nothing new on the current connection
     with pytest.raises(SignalingError) as refused:
-        budget.new_tracks(offer(2), restart=True)
+        budget.new_tracks(offer(2), True, 0.0)
     assert refused.value.code == "too_many_tracks"
-    assert budget.published == MAX_TRACKS
+
+
+def test_a_long_call_earns_new_tracks_back_over_time() -> None:
+    budget = PublishBudget(now=0.0)
+    budget.spent(budget.new_tracks(offer(8), False, 0.0), False, 0.0)
+    budget.spent(budget.new_tracks(offer(8), True, 0.0), True, 0.0)
+    assert MAX_TRACKS == 16
+    # A screen share a little later: refused until one track's worth of time has passed.
+    with pytest.raises(SignalingError):
+        budget.new_tracks(offer(1), True, TRACK_REFILL_SECONDS / 2)
+    later = TRACK_REFILL_SECONDS * 1.01
+    budget.spent(budget.new_tracks(offer(1), True, later), True, later)
+    # An hour on, a burst again, never more than MAX_TRACKS at once.
+    hour = 3600.0
+    budget.spent(budget.new_tracks(offer(8), True, hour), True, hour)
+    budget.spent(budget.new_tracks(offer(8), True, hour), True, hour)
+    with pytest.raises(SignalingError):
+        budget.new_tracks(offer(1), True, hour)
 
 
 async def joined_board(sfu_server: SfuCallServer, user: str) -> SfuBot:
@@ -74,7 +95,7 @@ async def test_an_offer_of_nine_media_sections_never_reaches_the_media_node(
     assert (await presenter.publish())["ok"]
 
 
-async def test_a_participant_publishing_past_sixteen_tracks_is_refused_and_keeps_its_own(
+async def test_a_participant_adding_a_seventeenth_track_at_once_is_refused_and_keeps_its_own(
     sfu_server: SfuCallServer,
 ) -> None:
     presenter = await joined_board(sfu_server, "presenter")
