@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casebook import lockout
 from casebook.models import (
     AccountLockout,
     AuditEvent,
@@ -75,15 +76,20 @@ async def security(db: AsyncSession, user: User) -> dict[str, Any]:
     codes = (
         await db.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id))
     ).all()
-    lock = await db.get(AccountLockout, user.email)
+    locks = (
+        await db.scalars(select(AccountLockout).where(AccountLockout.email == user.email))
+    ).all()
+    # The addresses others typed this e-mail from are not the person's data: counts and ends only.
+    everywhere = next((lock for lock in locks if lock.address == lockout.ANY), None)
+    ends = [lock.locked_until for lock in locks if lock.locked_until is not None]
     # The TOTP secret and code hashes are credentials, not information about the person.
     return {
         "two_factor_enabled_at": _when(factor.confirmed_at) if factor else None,
         "recovery_codes": [
             {"created_at": _when(c.created_at), "used_at": _when(c.used_at)} for c in codes
         ],
-        "failed_sign_ins_in_a_row": lock.failures if lock else 0,
-        "locked_until": _when(lock.locked_until) if lock else None,
+        "failed_sign_ins_in_a_row": everywhere.failures if everywhere else 0,
+        "locked_until": _when(max(ends)) if ends else None,
     }
 
 

@@ -19,15 +19,17 @@ from casebook.models.base import Base, UTCDateTime
 
 
 class AccountLockout(Base):
-    """Consecutive failed sign-ins for one typed e-mail address (existing or not), and its lock.
+    """Failed sign-ins for one key and its lock: (e-mail, address), ("", address) or (e-mail, "").
 
-    Keyed by the address as typed (normalized), so an unknown address locks exactly like a real
-    one and the lock reveals nothing about which accounts exist.
+    The e-mail is as typed (normalized), so an unknown one locks exactly like a real one and the
+    lock reveals nothing about which accounts exist. On the (e-mail, "") row `locked_until` is the
+    end of the account's short growing delay, never a long lock (casebook.lockout).
     """
 
     __tablename__ = "account_lockouts"
 
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

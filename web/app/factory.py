@@ -123,9 +123,13 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app[LOCKOUT] = LockoutPolicy(
         threshold=settings.lockout_threshold,
         duration=timedelta(minutes=settings.lockout_minutes),
+        address_threshold=settings.lockout_address_threshold,
+        # Past what one address may try before its own lock: only many addresses slow the account.
+        account_delay_after=2 * settings.lockout_threshold,
     )
     app[LOGIN_THROTTLE] = LoginThrottle(
-        per_account=settings.login_max_failures_per_account,
+        per_account_and_address=settings.login_max_failures_per_account,
+        account_delay_after=2 * settings.login_max_failures_per_account,
         per_address=settings.login_max_failures_per_address,
         window=settings.login_window_seconds,
     )

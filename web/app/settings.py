@@ -59,14 +59,18 @@ class Settings:
     session_idle_minutes: int = 30
     cookie_secure: bool = False
     default_locale: str = "es_MX"
+    # Failed sign-ins in the window for one account from one address (the account alone is only
+    # slowed, never blocked for everyone), and from one address across accounts.
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 20
     login_window_seconds: int = 300
     # Reverse proxies whose X-Forwarded-For names the client (nginx in docker-compose.yml); the
     # client's address is what sign-in throttling, lockout and the audit trail key on.
     trusted_proxies: tuple[Network, ...] = ()
-    # Consecutive failed sign-ins that lock an address, and for how long (database-wide).
+    # Failed sign-ins in a row that lock an account at one address, those that lock an address
+    # across accounts, and for how long (database-wide).
     lockout_threshold: int = 20
+    lockout_address_threshold: int = 100
     lockout_minutes: int = 15
     invite_hours: int = 72  # how long an invitation link works
     retention_years: int = 5  # clinical records are never hard-deleted before this
@@ -149,6 +153,12 @@ class Settings:
             trusted_proxies=env.networks("JUNTA_TRUSTED_PROXIES"),
             lockout_threshold=env.integer(
                 "JUNTA_LOCKOUT_THRESHOLD", default.lockout_threshold, low=1, high=1000
+            ),
+            lockout_address_threshold=env.integer(
+                "JUNTA_LOCKOUT_ADDRESS_THRESHOLD",
+                default.lockout_address_threshold,
+                low=1,
+                high=100000,
             ),
             lockout_minutes=env.integer(
                 "JUNTA_LOCKOUT_MINUTES", default.lockout_minutes, low=1, high=7 * 1440

@@ -72,38 +72,48 @@ async def _record_own(
 # ---------------------------------------------------------------- signing in
 
 
-async def refuse_locked(request: web.Request, db: AsyncSession, email: str) -> bool:
-    """True (and audited) when `email` is locked; the caller answers as for a wrong password."""
-    until = await lockout.locked_until(db, email)
-    if until is None:
-        return False
+async def refuse_locked(
+    request: web.Request, db: AsyncSession, email: str
+) -> lockout.Refusal | None:
+    """The refusal (audited) when `email` may not sign in from this address now, else None.
+
+    A lock of the account at this address or of the address is answered as a wrong password;
+    the account's short delay is told with how long to wait (it says nothing about existence:
+    unknown e-mails are slowed alike).
+    """
+    refusal = await lockout.locked_until(db, email, client_address(request))
+    if refusal is None:
+        return None
     await audit.record(
         db, "auth.login_locked", ip=client_address(request), target_type="account",
-        detail={"email": email},
+        detail={"email": email, "scope": refusal.scope},
     )
-    return True
+    return refusal
 
 
 async def note_failure(request: web.Request, db: AsyncSession, email: str) -> None:
-    """Count a failed sign-in step towards the lockout; audit the lock when it starts."""
-    until = await lockout.record_failure(db, email, request.app[LOCKOUT])
-    if until is not None:
-        await audit.record(
-            db, "auth.account_locked", ip=client_address(request), target_type="account",
-            detail={
-                "email": email,
-                "failures": request.app[LOCKOUT].threshold,
-                "until": until.isoformat(),
-            },
+    """Count a failed sign-in step towards the lockout; audit a lock when it starts."""
+    policy = request.app[LOCKOUT]
+    started = await lockout.record_failure(db, email, client_address(request), policy)
+    if started is not None:
+        action = "auth.account_locked" if started.scope == "account_at_address" else (
+            "auth.address_locked"
         )
-        log.warning("auth.account_locked ip=%s", client_address(request))
+        threshold = policy.threshold if action == "auth.account_locked" else (
+            policy.address_threshold
+        )
+        await audit.record(
+            db, action, ip=client_address(request), target_type="account",
+            detail={"email": email, "failures": threshold, "until": started.until.isoformat()},
+        )
+        log.warning("%s ip=%s", action, client_address(request))
 
 
 async def password_accepted(
     request: web.Request, db: AsyncSession, user: User, next_url: str
 ) -> web.HTTPException:
     """After a right password: the second-factor step when enrolled, else the new session."""
-    await lockout.record_success(db, user.email)
+    await lockout.record_success(db, user.email, client_address(request))
     if not await two_factor.is_enabled(db, user.id):
         return await start_signed_in(request, db, user, next_url)
     token = await two_factor.start_pending(db, user, next_url)
@@ -163,7 +173,8 @@ async def login_two_factor_submit(request: web.Request) -> web.StreamResponse:
             await db.commit()
             raise web.HTTPSeeOther("/login")
         user = pending.user
-        if await refuse_locked(request, db, user.email):
+        refused = await refuse_locked(request, db, user.email) is not None
+        if refused:
             check = two_factor.CodeCheck("wrong")
         else:
             check = await two_factor.check_code(db, user.id, code)
@@ -177,7 +188,8 @@ async def login_two_factor_submit(request: web.Request) -> web.StreamResponse:
                 request, db, user, "auth.second_factor_failed",
                 {"reused": True} if check.outcome == "reused" else None,
             )
-            await note_failure(request, db, user.email)
+            if not refused:
+                await note_failure(request, db, user.email)
             if check.refused_until is not None:
                 await _record_own(
                     request, db, user, "auth.second_factor_locked",
@@ -194,7 +206,7 @@ async def login_two_factor_submit(request: web.Request) -> web.StreamResponse:
             await _record_own(request, db, user, "auth.recovery_code_used")
         next_url = pending.row.next_url
         await two_factor.end_pending(db, pending)
-        await lockout.record_success(db, user.email)
+        await lockout.record_success(db, user.email, client_address(request))
         raise await start_signed_in(request, db, user, next_url, {"second_factor": check.outcome})
 
 

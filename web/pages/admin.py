@@ -123,6 +123,7 @@ async def users_page(request: web.Request) -> web.StreamResponse:
         locked = set(
             (
                 await db.scalars(
+                    # Any lock on the e-mail, at any address (the admin may lift them all).
                     select(AccountLockout.email).where(AccountLockout.locked_until > utcnow())
                 )
             ).all()

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from casebook import accounts, audit, review_sessions
+from casebook.clock import utcnow
 from casebook.models import User, normalize_email
 from signaling.protocol import PROTOCOL_VERSION
 from web.app.keys import CALL_NAMESPACE, I18N, LOGIN_THROTTLE, PASSWORDS, SESSIONS, SETTINGS
@@ -72,8 +73,13 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             await db.commit()
             log.warning("auth.login_throttled ip=%s retry_after=%.0f", address, wait)
             raise TooManyAttempts(wait)
+        refusal = await account_pages.refuse_locked(request, db, email)
+        if refusal is not None and refusal.scope == "account":
+            # The account alone is only slowed, for everyone alike: say how long to wait.
+            await db.commit()
+            raise TooManyAttempts((refusal.until - utcnow()).total_seconds())
         # Locked, wrong password and unknown account: the same reply, after one Argon2 run.
-        if await account_pages.refuse_locked(request, db, email):
+        if refusal is not None:
             await asyncio.to_thread(request.app[PASSWORDS].burn, password)
             user = None
         else:
@@ -84,11 +90,13 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                 db, "auth.login_failed", ip=address, target_type="account",
                 detail={"email": email},
             )
-            await account_pages.note_failure(request, db, email)
+            # Tries while locked do not count: they would keep the account slowed for everyone.
+            if refusal is None:
+                await account_pages.note_failure(request, db, email)
             await db.commit()
             context = {"next": next_url, "email": email, "error": "invalid"}
             return await render(request, "login.html", context, status=401)
-        throttle.record_success(email)
+        throttle.record_success(email, address)
         # The session (rotating the old one), or first the second-factor step.
         raise await account_pages.password_accepted(request, db, user, next_url)
 

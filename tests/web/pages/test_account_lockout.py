@@ -1,5 +1,7 @@
-"""Brute force through the sign-in form: 20 wrong passwords lock the account for a while, the
-lock is audited, and a locked, a wrong and an unknown account get the very same answer."""
+"""Brute force through the sign-in form: 20 wrong passwords lock the account at that address for a
+while, the lock is audited, and a locked, a wrong and an unknown account get the very same answer.
+The lock is no weapon (issue 20): the real user at another address still signs in, while an
+address spraying many accounts is stopped."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import re
 import statistics
 import time
 from datetime import timedelta
+from ipaddress import ip_network
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -26,12 +29,22 @@ NOBODY = "nadie.existe@junta.example"
 NO_THROTTLE = {"login_max_failures_per_account": 1000, "login_max_failures_per_address": 10000}
 
 
-async def _attempt(client: TestClient[Any, Any], email: str, password: str) -> tuple[int, str]:
-    page = await client.get("/login")
+# The test client connects from 127.0.0.1: trusted as a proxy, X-Forwarded-For names the client.
+BEHIND_PROXY = {"trusted_proxies": (ip_network("127.0.0.1/32"),)}
+ATTACKER = "203.0.113.66"
+OWNER = "198.51.100.7"
+
+
+async def _attempt(
+    client: TestClient[Any, Any], email: str, password: str, address: str | None = None
+) -> tuple[int, str]:
+    headers = {"X-Forwarded-For": address} if address else {}
+    page = await client.get("/login", headers=headers)
     token = csrf_from_html(await page.text())
     reply = await client.post(
         "/login",
         data={"email": email, "password": password, "csrf_token": token, "next": "/dashboard"},
+        headers=headers,
         allow_redirects=False,
     )
     body = await reply.text()
@@ -67,6 +80,71 @@ async def test_twenty_wrong_passwords_lock_the_account_and_are_audited(
         )
         await db.commit()
     assert (await _attempt(client, LA_RAZA, DEMO_PASSWORD))[0] == 303
+
+
+async def test_an_attacker_at_one_address_does_not_keep_the_owner_out(
+    web_client_factory: ClientFactory,
+) -> None:
+    # The default in-memory throttle stays on: it must not block the owner either.
+    client = await web_client_factory(lockout_threshold=20, **BEHIND_PROXY)
+    statuses = [(await _attempt(client, LA_RAZA, "guess", ATTACKER))[0] for _ in range(20)]
+    assert set(statuses) <= {401, 429} and 429 in statuses
+    assert (await _attempt(client, LA_RAZA, DEMO_PASSWORD, ATTACKER))[0] == 429
+    # The owner, from their own address, signs in at once.
+    assert (await _attempt(client, LA_RAZA, DEMO_PASSWORD, OWNER))[0] == 303
+
+
+async def test_twenty_wrong_passwords_at_one_address_lock_only_that_address(
+    web_client_factory: ClientFactory,
+) -> None:
+    client = await web_client_factory(lockout_threshold=20, **BEHIND_PROXY, **NO_THROTTLE)
+    for _ in range(20):
+        assert (await _attempt(client, LA_RAZA, "guess", ATTACKER))[0] == 401
+    assert len(await audit_actions(client, "auth.account_locked")) == 1
+    assert (await _attempt(client, LA_RAZA, DEMO_PASSWORD, ATTACKER))[0] == 401
+    assert (await _attempt(client, LA_RAZA, DEMO_PASSWORD, OWNER))[0] == 303
+
+
+async def test_an_address_spraying_many_accounts_is_stopped(
+    web_client_factory: ClientFactory,
+) -> None:
+    # The database lock, shared by every process, once the in-memory throttle is out of the way.
+    client = await web_client_factory(
+        lockout_address_threshold=5, **BEHIND_PROXY, **NO_THROTTLE
+    )
+    for n in range(5):
+        assert (await _attempt(client, f"nadie{n}@junta.example", "guess", ATTACKER))[0] == 401
+    [locked] = await audit_actions(client, "auth.address_locked")
+    assert locked.ip == ATTACKER
+    assert (await _attempt(client, LA_RAZA, DEMO_PASSWORD, ATTACKER))[0] == 401
+    assert (await _attempt(client, LA_RAZA, DEMO_PASSWORD, OWNER))[0] == 303
+
+    # The in-memory throttle first: the refusal says how long to wait.
+    throttled = await web_client_factory(login_max_failures_per_address=3, **BEHIND_PROXY)
+    for n in range(3):
+        assert (await _attempt(throttled, f"otro{n}@junta.example", "guess", "192.0.2.9"))[0] == 401
+    status, body = await _attempt(throttled, "otro9@junta.example", "guess", "192.0.2.9")
+    assert status == 429 and "5 minut" in body
+
+
+async def test_failures_from_many_addresses_only_slow_the_account_and_say_how_long(
+    web_client_factory: ClientFactory,
+) -> None:
+    # threshold 2: one address locks itself after 2, the account alone is slowed after 4.
+    client = await web_client_factory(lockout_threshold=2, **BEHIND_PROXY, **NO_THROTTLE)
+    for n in range(4):
+        assert (await _attempt(client, LA_RAZA, "guess", f"192.0.2.{n}"))[0] == 401
+    status, body = await _attempt(client, LA_RAZA, DEMO_PASSWORD, OWNER)
+    assert status == 429 and re.search(r"\b1 (segundo|second)\b", body), body
+    [slowed] = await audit_actions(client, "auth.login_locked")
+    assert slowed.detail["scope"] == "account"
+    # A short delay, not a lock: once it passes, the owner gets in.
+    async with client.app[SESSIONS]() as db:
+        await db.execute(
+            update(AccountLockout).values(locked_until=utcnow() - timedelta(seconds=1))
+        )
+        await db.commit()
+    assert (await _attempt(client, LA_RAZA, DEMO_PASSWORD, OWNER))[0] == 303
 
 
 async def test_locked_wrong_and_unknown_accounts_get_the_same_answer(

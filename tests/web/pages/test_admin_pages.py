@@ -193,7 +193,8 @@ async def test_admins_see_and_lift_a_sign_in_lock(
     csrf = await login_as(web_client, demo.ADMIN)
     target = await _user(web_client, demo.LECTURER)
     async with web_client.app[SESSIONS]() as db:
-        await lockout.record_failure(db, demo.LECTURER, lockout.LockoutPolicy(threshold=1))
+        policy = lockout.LockoutPolicy(threshold=1)
+        await lockout.record_failure(db, demo.LECTURER, "203.0.113.1", policy)
         await db.commit()
     html = await (await web_client.get("/admin/users")).text()
     [row] = re.findall(rf'<tr data-user="{re.escape(demo.LECTURER)}">.*?</tr>', html, re.S)
