@@ -24,7 +24,6 @@ from casebook.recording_access import PUBLISHER_ROLES
 from web.app.keys import SESSIONS, SETTINGS
 from web.calls.recording_files import recorder_files
 from web.http.errors import WebError
-from web.http.page_routes import NETWORK_TZ
 from web.http.routes import (
     CLINICAL_READERS,
     Route,
@@ -36,6 +35,7 @@ from web.http.routes import (
     parse_body,
 )
 from web.render.context import gettext
+from web.render.local_times import NETWORK_TZ
 
 RECORDING = "/api/recordings/{recording_id:[A-Za-z0-9_-]+}"
 MAX_TEXT = 200

@@ -16,8 +16,9 @@ from casebook.ascii_numbers import parse_ascii_int
 from casebook.case_code import parse_case_code
 from casebook.models import User
 from web.app.keys import SESSIONS
-from web.http.page_routes import NETWORK_TZ, local_time, render_page
 from web.http.routes import ADMINS, MAX_ID, Route, caller, page_route
+from web.pages.forms import render_page
+from web.render.local_times import NETWORK_TZ, local_time
 
 PAGE_SIZE = 50
 # Action families offered in the filter (any exact action can be typed too).

@@ -17,15 +17,9 @@ from casebook.cases import CaseView
 from casebook.errors import CasebookError
 from web.api.case_schemas import CaseDraftIn, case_code
 from web.app.keys import SESSIONS
-from web.http.page_routes import (
-    blank_to_none,
-    form_fields,
-    parse_form,
-    render_page,
-    text_fields,
-)
 from web.http.routes import CLINICAL, Route, caller, page_route
 from web.pages.cases import CASE_FIELDS, case_page, form_context
+from web.pages.forms import blank_to_none, form_fields, parse_form, render_page, text_fields
 from web.pages.refusal_messages import REFUSALS, finding_rows, refusal_of
 
 

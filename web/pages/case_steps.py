@@ -31,10 +31,10 @@ from web.api.case_schemas import (
     case_code,
 )
 from web.app.keys import FILE_STORE, NOTIFIER, SESSIONS
-from web.http.page_routes import blank_to_none, form_fields, parse_form, text_fields
 from web.http.routes import CLINICAL, COORDINATORS, MAX_ID, Route, caller, page_route
 from web.http.uploads import MissingUpload, refuse_oversized, uploaded_file
 from web.pages.cases import CASE_PAGE, case_page
+from web.pages.forms import blank_to_none, form_fields, parse_form, text_fields
 from web.pages.refusal_messages import findings_of, refusal_of
 
 # ---------------------------------------------------------------- steps

@@ -26,16 +26,10 @@ from casebook.triage import Urgency
 from casebook.workflow import CaseAction
 from web.api.case_schemas import CaseDraftIn, case_code, case_out
 from web.app.keys import SESSIONS, SETTINGS
-from web.http.page_routes import (
-    blank_to_none,
-    form_fields,
-    local_time,
-    parse_form,
-    render_page,
-    text_fields,
-)
 from web.http.routes import CLINICAL, CLINICAL_READERS, MAX_ID, Route, caller, page_route
+from web.pages.forms import blank_to_none, form_fields, parse_form, render_page, text_fields
 from web.pages.refusal_messages import REFUSALS
+from web.render.local_times import local_time
 
 CASE_FIELDS = [
     "patient_initials", "patient_age_years", "patient_age_months", "patient_sex", "diagnosis",

@@ -16,10 +16,11 @@ from casebook.errors import CasebookError
 from casebook.models import CaseStatus
 from web.app.keys import NOTIFIER, REFUSED_CASE_CODE, SESSIONS, SETTINGS
 from web.app.service_targets import service_targets
-from web.http.page_routes import form_fields, local_time, render_page
 from web.http.routes import COORDINATORS, MAX_ID, Route, caller, page_route
 from web.pages.cases import page_number, upcoming_sessions
+from web.pages.forms import form_fields, render_page
 from web.pages.refusal_messages import N_, refusal_of
+from web.render.local_times import local_time
 
 
 async def queue_page(request: web.Request) -> web.StreamResponse:

@@ -23,9 +23,10 @@ from casebook.retention import expires_at
 from web.api.recordings import LibraryIn, content_type, media_url, parse_library
 from web.app.keys import SESSIONS, SETTINGS
 from web.http.errors import WebError
-from web.http.page_routes import form_fields, local_time
 from web.http.routes import Route, caller, page_route
+from web.pages.forms import form_fields
 from web.render.context import gettext, render
+from web.render.local_times import local_time
 
 RECORDING_PATH = "/recordings/{recording_id:[A-Za-z0-9_-]+}"
 

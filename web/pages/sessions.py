@@ -22,15 +22,6 @@ from casebook.review_sessions import CHAIR_ROLES
 from web.api.case_schemas import case_code
 from web.api.sessions import SessionEditIn, SessionIn, session_out
 from web.app.keys import NOTIFIER, SESSIONS
-from web.http.page_routes import (
-    form_fields,
-    local_input,
-    local_time,
-    parse_form,
-    parse_local,
-    render_page,
-    text_fields,
-)
 from web.http.routes import (
     CLINICAL,
     CLINICAL_READERS,
@@ -40,7 +31,9 @@ from web.http.routes import (
     caller,
     page_route,
 )
+from web.pages.forms import form_fields, parse_form, render_page, text_fields
 from web.pages.refusal_messages import REFUSALS, refusal_of
+from web.render.local_times import local_input, local_time, parse_local
 
 SESSION_FIELDS = ["kind", "title", "starts_at", "duration_minutes", "chair_user_id", "decisions"]
 

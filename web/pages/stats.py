@@ -21,10 +21,11 @@ from casebook.stats import Stats, network_stats
 from casebook.triage import Urgency
 from web.app.keys import SESSIONS, SETTINGS
 from web.app.service_targets import service_targets
-from web.http.page_routes import NETWORK_TZ, render_page
 from web.http.routes import MAX_ID, Route, caller, page_route
+from web.pages.forms import render_page
 from web.render.case_labels import URGENCY
 from web.render.context import gettext
+from web.render.local_times import NETWORK_TZ
 from web.render.svg_charts import Series, bar_chart, column_chart
 
 STATS_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})

@@ -15,7 +15,7 @@ from casebook.models import Case, Recommendation, ReviewSession, RoomKind, User
 from casebook.notifications import OutboxNotifier
 from casebook.stats import median_days, months_between, network_stats
 from casebook.triage import Urgency
-from web.http.page_routes import NETWORK_TZ
+from web.render.local_times import NETWORK_TZ
 from web.render.svg_charts import Series, bar_chart, column_chart
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from web.http.page_routes import local_input, local_time, parse_local
+from web.render.local_times import local_input, local_time, parse_local
 
 
 def test_a_stored_time_is_shown_on_the_networks_clock() -> None:

@@ -1,28 +1,19 @@
-"""What the casebook's page handlers share: rendering with the case labels, form fields parsed
-into the API's own pydantic models, times in the network's timezone.
-
-The pages themselves are declared as `web.http.routes.Route`s (`page_route`).
-"""
+"""What the page handlers share: rendering with the case labels, and posted form fields parsed
+into the API's own pydantic models (pages are declared as `web.http.routes.Route`s)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
 
-from casebook.messages import DEFAULT_TIMEZONE
 from web.render.case_labels import labels
 from web.render.context import render
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
-
-NETWORK_TZ = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 async def render_page(
@@ -69,32 +60,3 @@ def blank_to_none(data: dict[str, Any], *names: str) -> dict[str, Any]:
         if data.get(name) == "":
             data.pop(name)
     return data
-
-
-# ---------------------------------------------------------------- showing times
-
-
-def local_time(value: datetime | None) -> str:
-    """A stored UTC time as the network reads it (Mexico City), e.g. `2026-11-23 08:15 CST`."""
-    if value is None:
-        return ""
-    local = value.astimezone(NETWORK_TZ)
-    # isoformat, cut before the offset: the same text as strftime's, in 60 % of its time (the
-    # queue shows two times on each of its 50 rows).
-    return f"{local.isoformat(' ', 'minutes')[:16]} {local.tzname()}"
-
-
-def parse_local(value: str) -> datetime | None:
-    """A `datetime-local` form value, read in the network's timezone; None if malformed."""
-    try:
-        naive = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if naive.tzinfo is not None:
-        return naive
-    return naive.replace(tzinfo=NETWORK_TZ)
-
-
-def local_input(value: datetime) -> str:
-    """A stored time as a `datetime-local` form value in the network's timezone."""
-    return f"{value.astimezone(NETWORK_TZ):%Y-%m-%dT%H:%M}"
