@@ -18,13 +18,15 @@ from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import audit, case_steps
-from casebook.access import AgendaSession
+from casebook.access import AgendaSession, actor_for
 from casebook.cases import Caller, CaseView
+from casebook.clock import as_utc, utcnow
 from casebook.errors import CasebookError
 from casebook.models import (
     AgendaItem,
     Attendance,
     Case,
+    CaseStatus,
     ReviewSession,
     Role,
     Room,
@@ -35,7 +37,7 @@ from casebook.models import (
     User,
 )
 from casebook.notifications import Notice, Notifier, recipients
-from casebook.workflow import CLINICAL_ROLES, CaseAction, WorkflowError
+from casebook.workflow import CLINICAL_ROLES, CaseAction, WorkflowError, transition
 
 # Who can chair: clinical roles other than the referrer (they bring cases, not run boards).
 CHAIR_ROLES = frozenset({Role.COORDINATOR, Role.SPECIALIST, Role.LECTURER})
@@ -424,8 +426,18 @@ async def reorder(
 async def mark_discussed(
     db: AsyncSession, caller: Caller, view: CaseView, notifier: Notifier
 ) -> None:
-    """The board discussed the case; its chair now owes the recommendation."""
+    """The board discussed the case; its chair now owes the recommendation. Refused before the
+    session has started (`session_not_started`): nothing was discussed yet."""
     session = view.current_session()
+    # Who may first (a refusal by role says nothing about the session), then when.
+    transition(
+        CaseStatus(view.case.status), CaseAction.MARK_DISCUSSED,
+        actor_for(caller.person, view.facts),
+    )
+    if session is not None:
+        row = await db.get(ReviewSession, int(session.session_id))
+        if row is not None and as_utc(row.starts_at) > utcnow():
+            raise SessionError("session_not_started", "the session has not started yet")
     await case_steps.move(db, caller, view, CaseAction.MARK_DISCUSSED, notifier)
     if session is not None:
         view.case.discussed_in_session_id = int(session.session_id)

@@ -15,7 +15,7 @@ from typing import Any
 from tests.browser.calls import COORDINATOR, LARAZA, MERIDA, OpenPeople, Person
 from tests.casebook.test_nota_pdf import pdf_text
 from tests.live import LiveServer
-from tests.web.api_helpers import PDF
+from tests.web.api_helpers import PDF, begin_session
 
 REFERRER = "referente.hgr20@junta.example"
 CASE_URL = re.compile(r".*/cases/(JC-\d{4}-\d{6})$")
@@ -138,7 +138,8 @@ def test_the_chair_issues_the_recommendation_from_the_call_and_the_referrer_gets
     server = live_server
     referrer, code, session_url = submit_accept_and_schedule(open_people, server, tmp_path)
 
-    # The chair opens the call from the session page with one click, and joins it.
+    # The session has begun; the chair opens the call from the session page with one click.
+    server.run(begin_session(server.app, session_url.rsplit("/", 1)[1]))
     chair = _open(open_people, server, LARAZA)
     chair.goto(session_url)
     chair.get_by_role("link", name="Abrir la videollamada").click()
@@ -198,6 +199,7 @@ def test_the_chair_can_still_issue_the_recommendation_from_the_session_page(
     referrer, code, session_url = submit_accept_and_schedule(open_people, server, tmp_path)
 
     # The chair opens the session page, marks the case discussed and issues the nota.
+    server.run(begin_session(server.app, session_url.rsplit("/", 1)[1]))
     chair = _open(open_people, server, LARAZA)
     chair.goto(session_url)
     agenda_item = chair.locator(f'.agenda li[data-case="{code}"]')

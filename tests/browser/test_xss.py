@@ -27,7 +27,7 @@ from tests.browser.calls import (
 )
 from tests.casebook.recording_samples import copy_sample
 from tests.live import LiveServer
-from tests.web.api_helpers import NEW_CASE
+from tests.web.api_helpers import NEW_CASE, begin_session
 from web.app.keys import SESSIONS
 
 pytestmark = pytest.mark.browser
@@ -132,6 +132,7 @@ def test_markup_in_every_shared_text_field_is_shown_as_text(
         "suggested_studies": payload("Estudios"),
         "treatment_suggestions": payload("Tratamiento"),
     }
+    server.run(begin_session(server.app, sid))
     api(laraza, server, "POST", f"/api/sessions/{sid}/agenda/{code}/discussed", {})
     api(laraza, server, "POST", f"/api/cases/{code}/recommendation", recommendation)
 

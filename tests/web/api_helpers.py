@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
-from aiohttp import FormData
+from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from casebook import demo
-from casebook.models import Case, User
+from casebook.clock import utcnow
+from casebook.models import Case, ReviewSession, User
 from web.app.keys import SESSIONS
 
 Login = Callable[..., Awaitable[str]]
@@ -90,3 +92,16 @@ DRAFT = demo.CASES[3][0]  # Tumor de Wilms bilateral: a draft of HGR No. 20
 SCHEDULED = demo.CASES[1][0]  # Meduloblastoma grupo 3: on the board's agenda
 ACCEPTED = demo.CASES[2][0]  # Neuroblastoma estadio M
 SUBMITTED = demo.CASES[0][0]  # LLA de alto riesgo
+
+
+async def begin_session(app: web.Application, session_id: int | str) -> None:
+    """The session's meeting has begun: its start moves a minute into the past (a case is
+    marked discussed only once its session has started). Straight in the database, so nobody
+    is sent a changed invitation."""
+    async with app[SESSIONS]() as db:
+        await db.execute(
+            update(ReviewSession)
+            .where(ReviewSession.id == int(session_id))
+            .values(starts_at=utcnow() - timedelta(minutes=1))
+        )
+        await db.commit()

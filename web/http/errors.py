@@ -74,6 +74,7 @@ CASEBOOK_STATUS = {
     "not_allowed": 403,
     "illegal_transition": 409,
     "session_not_empty": 409,
+    "session_not_started": 409,
     "too_large": 413,
     "unsupported_type": 415,
     "identifiers_found": 422,

@@ -25,6 +25,7 @@ from tests.web.api_helpers import (
     SCHEDULED,
     TRUNCATED_DICOM,
     Login,
+    begin_session,
     demo_case,
     sign_in,
     user_id,
@@ -89,6 +90,7 @@ async def test_a_referral_goes_from_draft_to_closed_and_every_step_is_audited(
     # The chair's call room invitation makes them its moderator.
     join = await specialist.ok("POST", f"/api/rooms/{session['room_id']}/join")
     assert join["peer"]["user_id"] == chair
+    await begin_session(client.app, sid)
     await specialist.ok("POST", f"/api/sessions/{sid}/agenda/{code}/discussed")
     await specialist.ok("PATCH", f"/api/sessions/{sid}", {"decisions": "Rescate quirúrgico."})
     consultant = await sign_in(client, login_as, demo.SPECIALIST_MERIDA)

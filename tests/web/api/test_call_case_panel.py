@@ -11,7 +11,16 @@ from sqlalchemy import select
 
 from casebook import demo
 from casebook.models import AgendaItem, AuditEvent, Case, ReviewSession
-from tests.web.api_helpers import ACCEPTED, DRAFT, PDF, SCHEDULED, Login, demo_case, sign_in
+from tests.web.api_helpers import (
+    ACCEPTED,
+    DRAFT,
+    PDF,
+    SCHEDULED,
+    Login,
+    begin_session,
+    demo_case,
+    sign_in,
+)
 from tests.web.api_helpers import user_id as demo_user_id
 from web.app.keys import SESSIONS
 
@@ -156,6 +165,7 @@ async def test_only_the_chair_gets_the_in_call_recommendation_form_and_it_uses_t
     laraza = await demo_user_id(web_client, demo.SPECIALIST_LA_RAZA)
     assert laraza in names and await demo_user_id(web_client, demo.COORDINATOR) not in names
 
+    await begin_session(web_client.app, board)
     await chair.ok("POST", form["discussed_url"])
     discussed = await chair.ok("GET", f"{AGENDA}/1")
     assert discussed["status"] == "discussed"

@@ -18,7 +18,15 @@ from casebook.models import Notification, User
 from casebook.outbox import DispatchReport, dispatch_pending
 from tests.casebook.mail_server import SmtpServer
 from tests.conftest import ClientFactory
-from tests.web.api_helpers import ACCEPTED, NEW_CASE, Login, demo_case, sign_in, user_id
+from tests.web.api_helpers import (
+    ACCEPTED,
+    NEW_CASE,
+    Login,
+    begin_session,
+    demo_case,
+    sign_in,
+    user_id,
+)
 from web.app.factory import mail_renderer
 from web.app.keys import I18N, SESSIONS, SETTINGS
 from web.app.settings import Settings, SettingsError
@@ -123,6 +131,7 @@ async def test_scheduling_sends_calendar_invitations_and_the_nota_reaches_the_re
     assert f"UID:session-{sid}@junta" in moved and "SEQUENCE:1" in moved
 
     specialist = await sign_in(client, login_as, demo.SPECIALIST_LA_RAZA)
+    await begin_session(client.app, sid)
     await specialist.ok("POST", f"/api/sessions/{sid}/agenda/{code}/discussed")
     await specialist.ok(
         "POST",

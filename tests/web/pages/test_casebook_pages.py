@@ -21,6 +21,7 @@ from tests.web.api_helpers import (
     PDF,
     SUBMITTED,
     Login,
+    begin_session,
     demo_case,
     user_id,
 )
@@ -192,6 +193,7 @@ async def test_coordinator_triages_and_schedules_from_the_queue_and_the_chair_re
     specialist = await browse(web_client, login_as, demo.SPECIALIST_LA_RAZA)
     session_page = await specialist.get(f"/sessions/{session_id}")
     assert f'href="/cases/{code}"' in session_page and "10:30" in session_page
+    await begin_session(web_client.app, session_id)
     await specialist.post(f"/sessions/{session_id}/agenda/{code}/discussed", {})
     assert await status_of(web_client, code) == "discussed"
     case_page = await specialist.get(f"/cases/{code}")
