@@ -16,6 +16,7 @@ ErrorCode = Literal[
     "already_joined",
     "peer_not_found",
     "peer_id_taken",
+    "token_in_use",
     "forbidden",
     "rate_limited",
     "internal",

@@ -114,7 +114,10 @@ class Membership:
         admitted = prev.admitted if prev else not (grant.admission or removed)
         record = PeerRecord(peer=peer, sid=conn.sid, admitted=admitted, token_id=tid,
                             grant_exp=grant.exp)
-        await self._state.put_peer(room, record)
+        # One token, one participant: a copied token (or link) does not bring a second person.
+        if (holder := await self._state.claim_peer(room, record)) is not None:
+            log.info("signaling.token_in_use room=%s peer=%s holder=%s", room, p.peer_id, holder)
+            raise SignalingError("token_in_use", "another peer in the room joined with this token")
         conn.grant, conn.peer_id = grant, p.peer_id
         await self._graces.held(room, p.peer_id, conn.sid)
         await self._graces.cancel(room, p.peer_id)

@@ -54,6 +54,12 @@ class RoomState(ABC):
         """Insert or replace a record (a replaced one keeps its place in the order)."""
 
     @abstractmethod
+    async def claim_peer(self, room: str, record: PeerRecord) -> str | None:
+        """`put_peer` unless another peer of the room holds the record's token (joined or waits
+        with the same `token_id`): then that peer's id, and no change. One join token, one
+        participant; the holder itself may replace its record (a resumed peer)."""
+
+    @abstractmethod
     async def update_peer(
         self, room: str, peer_id: str, *, state: dict[str, Any] | None = None,
         connected: bool | None = None, admitted: bool | None = None, if_sid: str | None = None,
@@ -181,6 +187,14 @@ class MemoryRoomState(RoomState):
 
     async def put_peer(self, room: str, record: PeerRecord) -> None:
         self._room(room).peers[record.peer.peer_id] = record
+
+    async def claim_peer(self, room: str, record: PeerRecord) -> str | None:
+        found = self._rooms.get(room)
+        for other in found.peers.values() if found else ():
+            if other.token_id == record.token_id and other.peer.peer_id != record.peer.peer_id:
+                return other.peer.peer_id
+        self._room(room).peers[record.peer.peer_id] = record
+        return None
 
     async def update_peer(
         self, room: str, peer_id: str, *, state: dict[str, Any] | None = None,

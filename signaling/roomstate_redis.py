@@ -54,6 +54,22 @@ touch()
 return 1
 """
 
+# ARGV: ttl, peer_id, record JSON, token_id. As _PUT_PEER unless another peer holds the token:
+# then that peer's id. A scan of the room's records: one per join, never on a hot path.
+_CLAIM_PEER = _TOUCH + """
+local held = redis.call('HGETALL', KEYS[1])
+for i = 1, #held, 2 do
+  if held[i] ~= ARGV[2] and cjson.decode(held[i + 1]).token_id == ARGV[4] then
+    return held[i]
+  end
+end
+if redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) == 1 then
+  redis.call('RPUSH', KEYS[2], ARGV[2])
+end
+touch()
+return false
+"""
+
 # ARGV: ttl, peer_id, changes JSON {state?, connected?, admitted?, if_sid?} (absent = keep).
 _UPDATE_PEER = _TOUCH + """
 local raw = redis.call('HGET', KEYS[1], ARGV[2])
@@ -211,6 +227,7 @@ class RedisRoomState(RoomState):
         self.room_ttl = room_ttl
         register = self._redis.register_script
         self._put_peer = register(_PUT_PEER)
+        self._claim_peer = register(_CLAIM_PEER)
         self._update_peer = register(_UPDATE_PEER)
         self._remove_peer = register(_REMOVE_PEER)
         self._list_peers = register(_LIST_PEERS)
@@ -251,6 +268,14 @@ class RedisRoomState(RoomState):
         await self._put_peer(
             keys=self.keys(room), args=[self.room_ttl, record.peer.peer_id, _json(record)]
         )
+
+    @reaching_redis
+    async def claim_peer(self, room: str, record: PeerRecord) -> str | None:
+        holder = await self._claim_peer(
+            keys=self.keys(room),
+            args=[self.room_ttl, record.peer.peer_id, _json(record), record.token_id],
+        )
+        return text(holder) if holder is not None else None
 
     @reaching_redis
     async def update_peer(

@@ -217,3 +217,13 @@ async def test_a_signal_between_sockets_of_one_process_is_not_published(
                     published.append(json.loads(message["data"]))
         # Not even the relayed signal: only the sockets' own process could deliver it.
         assert [m.get("event") for m in published if m.get("method") == "emit"] == []
+
+
+async def test_a_token_in_use_behind_one_server_is_refused_behind_the_other(
+    cluster: Cluster,
+) -> None:
+    async with asyncio.timeout(15):
+        alice, copy = await connected(cluster, (0, "alice", {}), (1, "alice", {}))
+        assert (await alice.join())["ok"]
+        ack = await copy.join(token=alice.last_token)
+        assert ack["ok"] is False and ack["error"]["code"] == "token_in_use", ack

@@ -57,6 +57,20 @@ async def test_peers_are_listed_in_arrival_order_per_room(state: RoomState) -> N
     assert await state.get_peer("b", record(3).peer.peer_id) is None
 
 
+async def test_a_token_is_held_by_one_peer_of_the_room(state: RoomState) -> None:
+    first = record(1)
+    copy = record(2).model_copy(update={"token_id": first.token_id})
+    assert await state.claim_peer("a", first) is None
+    assert await state.claim_peer("a", copy) == first.peer.peer_id  # refused, nothing changed
+    assert [r.peer.peer_id for r in await state.list_peers("a")] == [first.peer.peer_id]
+    assert await state.claim_peer("b", copy) is None  # another room's token is another's
+    # The holder replaces itself (a resumed peer), even on another socket.
+    assert await state.claim_peer("a", record(1, sid="new")) is None
+    assert (await state.get_peer("a", first.peer.peer_id)).sid == "new"  # type: ignore[union-attr]
+    await state.remove_peer("a", first.peer.peer_id)
+    assert await state.claim_peer("a", copy) is None  # its holder left: free again
+
+
 async def test_update_changes_only_what_is_given(state: RoomState) -> None:
     r = record(1, admitted=False)
     await state.put_peer("a", r)
