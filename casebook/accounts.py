@@ -250,6 +250,20 @@ def has_password(user: User) -> bool:
     return not user.password_hash.startswith(NO_PASSWORD_PREFIX)
 
 
+async def password_matches(passwords: Passwords, user: User, password: str) -> bool:
+    """True when `password` is the signed-in user's own (asked again before changing security)."""
+    if len(password) > MAX_PASSWORD_LENGTH or not has_password(user):
+        await asyncio.to_thread(passwords.burn, password[:MAX_PASSWORD_LENGTH])
+        return False
+    return await asyncio.to_thread(passwords.verify, user.password_hash, password)
+
+
+async def set_password(passwords: Passwords, user: User, password: str) -> None:
+    """Give `user` a new password (refused when it breaks the policy)."""
+    check_new_password(password)
+    user.password_hash = await asyncio.to_thread(passwords.hash, password)
+
+
 def check_new_password(password: str) -> None:
     """The password policy for new passwords: 10 to MAX_PASSWORD_LENGTH characters."""
     if not 10 <= len(password) <= MAX_PASSWORD_LENGTH:

@@ -291,6 +291,15 @@ async def _second_factor(client: TestClient[Any, Any], email: str, token: str) -
     (accepted too: ±1 step); waits for a new step only when those are used up. The previous
     step's code is never chosen: it may expire a moment later, before a busy machine posts it.
     """
+    code = await fresh_code(client, email)
+    reply = await client.post(
+        "/login/two-factor", data={"code": code, "csrf_token": token}, allow_redirects=False
+    )
+    assert reply.status == 303, f"second factor of {email} failed with {reply.status}"
+
+
+async def fresh_code(client: TestClient[Any, Any], email: str) -> str:
+    """A TOTP code of `email`'s second factor that was not used yet (see `_second_factor`)."""
     from casebook import totp, two_factor
     from web.app.keys import SESSIONS
 
@@ -303,11 +312,7 @@ async def _second_factor(client: TestClient[Any, Any], email: str, token: str) -
     step = max(last_step + 1, totp.step_at(now))
     if step > totp.step_at(now) + totp.WINDOW:
         await asyncio.sleep((step - totp.WINDOW) * totp.STEP_SECONDS - now + 0.1)
-    code = totp.hotp(totp.key_bytes(secret), step)
-    reply = await client.post(
-        "/login/two-factor", data={"code": code, "csrf_token": token}, allow_redirects=False
-    )
-    assert reply.status == 303, f"second factor of {email} failed with {reply.status}"
+    return totp.hotp(totp.key_bytes(secret), step)
 
 
 async def _user_by_email(db: Any, email: str) -> Any:

@@ -23,6 +23,8 @@ PAGE_ACCESS: dict[str, frozenset[Role] | None] = {
     "account-two-factor-confirm": EVERYONE,
     "account-two-factor-codes": EVERYONE,
     "account-two-factor-disable": EVERYONE,
+    "account-password": EVERYONE,
+    "account-password-change": EVERYONE,
     "admin-centers": ADMIN,
     "admin-center-new": ADMIN,
     "admin-center-create": ADMIN,

@@ -54,6 +54,7 @@ log = logging.getLogger("junta.web")
 PENDING_COOKIE = "junta_2fa"
 TWO_FACTOR_LOGIN = "/login/two-factor"
 TWO_FACTOR_PAGE = "/account/two-factor"
+PASSWORD_PAGE = "/account/password"
 
 
 async def _record_own(
@@ -390,12 +391,86 @@ async def two_factor_confirm(request: web.Request) -> web.StreamResponse:
     return await render(request, "account_recovery_codes.html", {"codes": codes})
 
 
+async def confirm_identity(
+    request: web.Request, db: AsyncSession, user: User, form: Any
+) -> dict[str, Any] | None:
+    """Ask the signed-in person again before a security change: their password and, with a
+    second factor on, a current code. None when both are right; else which field is wrong.
+
+    A stolen session alone must not renew recovery codes, turn the factor off or change the
+    password. Wrong answers count exactly as at sign-in: towards the lockout, and wrong codes
+    towards the code step's refusal (`two_factor.check_code`), all audited.
+    """
+    password = str(form.get("password", ""))
+    code = str(form.get("code", ""))[:64]
+    locked = await refuse_locked(request, db, user.email) is not None
+    # Under a lock the password is not even checked, as at sign-in: answered as wrong.
+    if locked or not await accounts.password_matches(request.app[PASSWORDS], user, password):
+        await _record_own(request, db, user, "auth.reauthentication_failed", {"field": "password"})
+        if not locked:
+            await note_failure(request, db, user.email)
+        return {"field": "password"}
+    if await two_factor.is_enabled(db, user.id):
+        check = await two_factor.check_code(db, user.id, code)
+        if check.outcome == "refused":
+            await _record_own(request, db, user, "auth.second_factor_refused", {"reauth": True})
+            return {"field": "code", "wait": _wait(request, check)}
+        if not check.accepted:
+            detail: dict[str, Any] = {"reauth": True}
+            if check.outcome == "reused":
+                detail["reused"] = True
+            await _record_own(request, db, user, "auth.second_factor_failed", detail)
+            await note_failure(request, db, user.email)
+            if check.refused_until is not None:
+                await _record_own(
+                    request, db, user, "auth.second_factor_locked",
+                    {"failures": two_factor.MAX_FAILURES,
+                     "until": check.refused_until.isoformat()},
+                )
+                log.warning("auth.second_factor_locked ip=%s", client_address(request))
+                return {"field": "code", "wait": _wait(request, check)}
+            return {"field": "code"}
+        if check.outcome == "recovery":
+            await _record_own(request, db, user, "auth.recovery_code_used")
+    await lockout.record_success(db, user.email, client_address(request))
+    return None
+
+
+def _wait(request: web.Request, check: two_factor.CodeCheck) -> str:
+    assert check.refused_until is not None
+    return wait_words(request, max(1.0, (check.refused_until - utcnow()).total_seconds()))
+
+
+async def _enabled_page(
+    request: web.Request,
+    db: AsyncSession,
+    user: User,
+    form: str,
+    error: dict[str, Any],
+) -> web.StreamResponse:
+    """The second factor's status page again, the refused form's error next to its field."""
+    context = {
+        "enabled": True,
+        "codes_left": await two_factor.recovery_codes_left(db, user.id),
+        "required": two_factor.is_required(user),
+        "form_error": {"form": form, **error},
+    }
+    await db.commit()  # the counted failures and their audit stay
+    status = 429 if "wait" in error else 400
+    return await render(request, "account_two_factor.html", context, status=status)
+
+
 async def two_factor_new_codes(request: web.Request) -> web.StreamResponse:
-    """Replace the recovery codes (the old ones stop working); show the new ones once."""
+    """Replace the recovery codes (the old ones stop working) after the password and a current
+    code; show the new ones once."""
     user = require_user(request)
+    form = await request.post()
     async with request.app[SESSIONS]() as db:
         if not await two_factor.is_enabled(db, user.id):
             raise web.HTTPSeeOther(TWO_FACTOR_PAGE)
+        error = await confirm_identity(request, db, user, form)
+        if error is not None:
+            return await _enabled_page(request, db, user, "codes", error)
         codes = await two_factor.new_recovery_codes(db, user)
         await _record_own(request, db, user, "auth.recovery_codes_renewed")
         await db.commit()
@@ -403,12 +478,80 @@ async def two_factor_new_codes(request: web.Request) -> web.StreamResponse:
 
 
 async def two_factor_disable(request: web.Request) -> web.StreamResponse:
-    """Turn the second factor off (not for roles that require it)."""
+    """Turn the second factor off after the password and a current code (not for roles that
+    require it)."""
     user = require_user(request)
+    form = await request.post()
     async with request.app[SESSIONS]() as db:
+        if two_factor.is_required(user):
+            await two_factor.disable(db, user)  # refuses, with the role's reason
+        if not await two_factor.is_enabled(db, user.id):
+            raise web.HTTPSeeOther(TWO_FACTOR_PAGE)
+        error = await confirm_identity(request, db, user, form)
+        if error is not None:
+            return await _enabled_page(request, db, user, "disable", error)
         await two_factor.disable(db, user)
         await _record_own(request, db, user, "auth.two_factor_disabled")
         await db.commit()
+    raise web.HTTPSeeOther("/account")
+
+
+# ---------------------------------------------------------------- changing the password
+
+
+async def password_form(request: web.Request) -> web.StreamResponse:
+    """Change my password: the current one (and a code, with a second factor on), the new one."""
+    user = require_user(request)
+    async with request.app[SESSIONS]() as db:
+        enabled = await two_factor.is_enabled(db, user.id)
+    return await render(request, "account_password.html", _password_context(user, enabled))
+
+
+def _password_context(
+    user: User, two_factor_enabled: bool, error: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "email": user.email,
+        "two_factor_enabled": two_factor_enabled,
+        "error": error or {},
+        "min_length": 10,
+    }
+
+
+async def password_change(request: web.Request) -> web.StreamResponse:
+    """Set a new password after the current one (and a current code); other sessions end."""
+    user = require_user(request)
+    form = await request.post()
+    new = str(form.get("new_password", ""))
+    repeated = str(form.get("new_password_again", ""))
+    current = current_session(request)
+    async with request.app[SESSIONS]() as db:
+        enabled = await two_factor.is_enabled(db, user.id)
+        error = await confirm_identity(request, db, user, form)
+        if error is None and new != repeated:
+            error = {"field": "new_password", "kind": "mismatch"}
+        if error is None:
+            try:
+                accounts.check_new_password(new)
+            except CasebookError:
+                error = {"field": "new_password", "kind": "weak"}
+        if error is not None:
+            await db.commit()  # the counted failures and their audit stay
+            status = 429 if "wait" in error else 400
+            context = _password_context(user, enabled, error)
+            return await render(request, "account_password.html", context, status=status)
+        stored = await db.get(User, user.id)
+        if stored is None:
+            raise NotFound()
+        await accounts.set_password(request.app[PASSWORDS], stored, new)
+        # Whoever signed in elsewhere with the old password is signed out.
+        ended = await account_sessions.end_all_sessions(
+            db, user.id, keep=current.id if current else None
+        )
+        await _record_own(request, db, user, "auth.password_changed", {"sessions_ended": ended})
+        await db.commit()
+    if ended:
+        await request.app[CALL_NAMESPACE].disconnect_user(user.id)
     raise web.HTTPSeeOther("/account")
 
 
@@ -540,6 +683,9 @@ def routes() -> list[Route]:
               "account-two-factor-codes", "New recovery codes"),
         _page("POST", TWO_FACTOR_PAGE + "/disable", two_factor_disable,
               "account-two-factor-disable", "Turn two-factor sign-in off"),
+        _page("GET", PASSWORD_PAGE, password_form, "account-password", "Change my password"),
+        _page("POST", PASSWORD_PAGE, password_change, "account-password-change",
+              "Set a new password"),
         _page("GET", "/invitation/{token}", invitation_form, "invitation",
               "Accept an invitation", roles=None),
         _page("POST", "/invitation/{token}", invitation_accept, "invitation-accept",
