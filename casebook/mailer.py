@@ -106,7 +106,8 @@ def _html(message: Message) -> str:
 
 
 class SmtpMailer:
-    """Sends through an SMTP server (submission port with STARTTLS, or a local relay)."""
+    """Sends through an SMTP server: STARTTLS on the submission port (the default), TLS from the
+    first byte (`implicit_tls`, port 465), or in clear to a local relay (`starttls=False`)."""
 
     def __init__(
         self,
@@ -115,6 +116,7 @@ class SmtpMailer:
         sender: str,
         *,
         starttls: bool = True,
+        implicit_tls: bool = False,
         username: str | None = None,
         password: str | None = None,
         timeout: float = 30.0,
@@ -129,6 +131,7 @@ class SmtpMailer:
             raise ValueError("give both username and password, or neither")
         self.host, self.port, self.sender = host, port, sender
         self.starttls, self.username, self.password = starttls, username, password
+        self.implicit_tls = implicit_tls
         self.timeout, self.attempts, self.backoff = timeout, attempts, backoff
         self.tls_context = tls_context
         self._sleep = sleep
@@ -157,9 +160,14 @@ class SmtpMailer:
                 await self._sleep(delay)
 
     def _send_now(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls(context=self.tls_context or ssl.create_default_context())
+        context = self.tls_context or ssl.create_default_context()
+        connect = (
+            smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            if self.implicit_tls else smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        )
+        with connect as smtp:
+            if self.starttls and not self.implicit_tls:
+                smtp.starttls(context=context)
             if self.username is not None and self.password is not None:
                 smtp.login(self.username, self.password)
             refused = smtp.send_message(message, from_addr=self.sender)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from casebook.mailer import MailDeliveryError, OutboxMailer, SmtpMailer, compose
 from casebook.messages import Message, Recipient, session_messages, transition_messages
 from casebook.models import CaseStatus
 from casebook.workflow import Audience, CaseAction
+from tests.casebook.mail_server import tls_contexts
 from tests.casebook.summary_samples import NOW, case, gettext_for, session
 from tests.services import free_port
 
@@ -246,6 +248,41 @@ async def test_starttls_required_but_not_offered_is_a_permanent_error(
         await send.send(compose(invitation(), sender=SENDER, now=NOW))
     assert caught.value.permanent
     assert inbox.received == []
+
+
+async def test_mail_goes_out_over_starttls_when_the_server_offers_it(tmp_path: Path) -> None:
+    server_tls, client_tls = tls_contexts(tmp_path)
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_tls,
+                            require_starttls=True)
+    controller.start()
+    try:
+        send = SmtpMailer("127.0.0.1", port, "junta@red.example", timeout=5,
+                          tls_context=client_tls)  # STARTTLS is the default
+        await send.send(compose(invitation(), sender=SENDER, now=NOW))
+    finally:
+        controller.stop()
+    [message] = inbox.messages()
+    assert message["To"].addresses[0].addr_spec == INVITEE.email
+
+
+async def test_mail_goes_out_over_implicit_tls(tmp_path: Path) -> None:
+    server_tls, client_tls = tls_contexts(tmp_path)
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=server_tls)
+    controller.start()
+    try:
+        send = SmtpMailer("127.0.0.1", port, "junta@red.example", implicit_tls=True, timeout=5,
+                          tls_context=client_tls)
+        await send.send(compose(invitation(), sender=SENDER, now=NOW))
+        # The same server in clear is refused: nothing is sent without TLS.
+        clear = SmtpMailer("127.0.0.1", port, "junta@red.example", starttls=False, timeout=2,
+                           attempts=1)
+        with pytest.raises(MailDeliveryError):
+            await clear.send(compose(invitation(), sender=SENDER, now=NOW))
+    finally:
+        controller.stop()
+    assert len(inbox.messages()) == 1
 
 
 async def test_outbox_mailer_keeps_messages() -> None:

@@ -262,6 +262,7 @@ def start_outbox(app: web.Application) -> list[asyncio.Task[None]]:
         settings.smtp_port,
         render.sender.addr_spec,
         starttls=settings.smtp_starttls,
+        implicit_tls=settings.smtp_implicit_tls,
         username=settings.smtp_username,
         password=settings.smtp_password,
     )

@@ -82,7 +82,8 @@ class Settings:
     # outbox unsent (logged at startup) until one is configured.
     smtp_host: str | None = None
     smtp_port: int = 25
-    smtp_starttls: bool = False
+    smtp_starttls: bool = True
+    smtp_implicit_tls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = None
     mail_from: str | None = None  # "Junta <junta@example.org>"; required with an SMTP host
@@ -184,6 +185,11 @@ class Settings:
             smtp_host=env.optional("JUNTA_SMTP_HOST"),
             smtp_port=env.integer("JUNTA_SMTP_PORT", default.smtp_port, low=1, high=65535),
             smtp_starttls=env.boolean("JUNTA_SMTP_STARTTLS", default.smtp_starttls),
+            # Port 465 is TLS from the first byte (RFC 8314); elsewhere STARTTLS upgrades.
+            smtp_implicit_tls=env.boolean(
+                "JUNTA_SMTP_IMPLICIT_TLS",
+                env.integer("JUNTA_SMTP_PORT", default.smtp_port, low=1, high=65535) == 465,
+            ),
             smtp_username=env.optional("JUNTA_SMTP_USERNAME"),
             smtp_password=env.optional("JUNTA_SMTP_PASSWORD"),
             mail_from=env.optional("JUNTA_MAIL_FROM"),

@@ -159,6 +159,7 @@ async def test_the_app_sends_in_the_background_when_smtp_is_configured(
     client = await web_client_factory(
         smtp_host="127.0.0.1",
         smtp_port=smtp_server.port,
+        smtp_starttls=False,  # the test server speaks in clear (test_mailer covers TLS)
         mail_from="Junta <junta@red.example>",
         public_url="https://junta.example",
         outbox_interval=0.1,
@@ -189,7 +190,10 @@ async def test_without_smtp_the_outbox_accumulates_and_startup_says_so(
 def test_mail_settings_from_the_environment() -> None:
     base = {"JUNTA_SECRET_KEY": "x" * 32}
     default = Settings.from_env(base)
-    assert (default.smtp_host, default.smtp_port, default.smtp_starttls) == (None, 25, False)
+    assert (default.smtp_host, default.smtp_port, default.smtp_starttls) == (None, 25, True)
+    assert not default.smtp_implicit_tls
+    implicit = Settings.from_env({**base, "JUNTA_SMTP_PORT": "465"})
+    assert implicit.smtp_implicit_tls
     settings = Settings.from_env(
         {
             **base,
