@@ -562,9 +562,16 @@ async def invitation_form(request: web.Request) -> web.StreamResponse:
     """The page an invitation link opens: choose a password."""
     async with request.app[SESSIONS]() as db:
         user = await _invited(request, db)
-    if user is None:
-        return await render(request, "account_invitation.html", {"invalid": True}, status=404)
+        if user is None:
+            return await _invalid_invitation(request, db)
     return await render(request, "account_invitation.html", _invite_context(user))
+
+
+async def _invalid_invitation(request: web.Request, db: AsyncSession) -> web.StreamResponse:
+    """A dead link: say so, and whether its person has chosen a password (then: sign in)."""
+    used = await invitations.already_accepted(db, request.match_info["token"])
+    context = {"invalid": True, "used": used}
+    return await render(request, "account_invitation.html", context, status=404)
 
 
 def _invite_context(user: User, error: str | None = None) -> dict[str, Any]:
@@ -585,8 +592,7 @@ async def invitation_accept(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS]() as db:
         user = await _invited(request, db)
         if user is None:
-            context = {"invalid": True}
-            return await render(request, "account_invitation.html", context, status=404)
+            return await _invalid_invitation(request, db)
         error = None
         if password != repeated:
             error = "mismatch"
@@ -602,8 +608,9 @@ async def invitation_accept(request: web.Request) -> web.StreamResponse:
         user.password_hash = await asyncio.to_thread(passwords.hash, password)
         await _record_own(request, db, user, "auth.invitation_accepted")
         await db.flush()
-        # Admins and coordinators first enroll a second factor (the gate sends them there).
-        raise await start_signed_in(request, db, user, "/dashboard")
+        # A link is not a second factor: an account that has one is asked for its code, as at
+        # sign-in. Admins and coordinators without one enroll first (the gate sends them there).
+        raise await password_accepted(request, db, user, "/dashboard")
 
 
 async def _invited(request: web.Request, db: AsyncSession) -> User | None:
