@@ -39,6 +39,8 @@ class JoinGrant:
     admission: bool
     exp: int
     room_kind: RoomKind = "consultation"
+    # The invite link a guest's grant comes from (signaling/guests.py): revoked with it.
+    link_id: str | None = None
 
     @property
     def may_signal(self) -> bool:
@@ -60,6 +62,7 @@ class _Claims(BaseModel):
     admission: bool
     exp: int
     kind: RoomKind
+    link: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 def issue_grant(
@@ -75,12 +78,13 @@ def issue_grant(
     admission: bool = False,
     room_kind: RoomKind = "consultation",
     ttl: int = MAX_TTL,
+    link_id: str | None = None,
 ) -> JoinGrant:
     """A grant expiring `ttl` seconds (at most 5 minutes) after `now`."""
     if not 0 < ttl <= MAX_TTL:
         raise ValueError(f"ttl must be in 1..{MAX_TTL}")
     return JoinGrant(user_id, name, room, role, publish, subscribe, moderate, admission,
-                     int(now) + ttl, room_kind)
+                     int(now) + ttl, room_kind, link_id)
 
 
 def sign_grant(grant: JoinGrant, secret: bytes) -> str:
@@ -91,6 +95,8 @@ def sign_grant(grant: JoinGrant, secret: bytes) -> str:
         "moderate": grant.moderate, "admission": grant.admission, "exp": grant.exp,
         "kind": grant.room_kind,
     }
+    if grant.link_id is not None:  # only guests' tokens carry it
+        claims["link"] = grant.link_id
     body = _b64encode(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
     return f"{body}.{_b64encode(_mac(secret, body))}"
 
@@ -118,7 +124,7 @@ def verify_grant(token: str, secret: bytes, now: float) -> JoinGrant:
         raise SignalingError("token_invalid", "join token lives longer than 5 minutes")
     return JoinGrant(claims.sub, claims.name, claims.room, claims.role, claims.publish,
                      claims.subscribe, claims.moderate, claims.admission, claims.exp,
-                     claims.kind)
+                     claims.kind, claims.link)
 
 
 def token_id(token: str) -> str:

@@ -96,6 +96,10 @@ class Membership:
         room, tid = grant.room, token_id(p.token)
         if await self._state.is_barred(room, f"token:{tid}", now):
             raise SignalingError("forbidden", "this token was revoked (removed or refused)")
+        if grant.link_id is not None and await self._state.is_link_revoked(
+            room, grant.link_id, now
+        ):
+            raise SignalingError("forbidden", "this guest link was revoked")
         await self._sfu.check_available(grant)
         # Someone removed from this call comes back only through the waiting room.
         removed = await self._state.is_barred(room, f"user:{grant.user_id}", now)
@@ -113,7 +117,7 @@ class Membership:
         # Someone already admitted stays admitted across reconnections.
         admitted = prev.admitted if prev else not (grant.admission or removed)
         record = PeerRecord(peer=peer, sid=conn.sid, admitted=admitted, token_id=tid,
-                            grant_exp=grant.exp)
+                            grant_exp=grant.exp, link_id=grant.link_id)
         # One token, one participant: a copied token (or link) does not bring a second person.
         if (holder := await self._state.claim_peer(room, record)) is not None:
             log.info("signaling.token_in_use room=%s peer=%s holder=%s", room, p.peer_id, holder)

@@ -2,7 +2,8 @@
 call, mute them or lower their hand. Only a grant that may moderate may use them.
 
 A refused or removed peer's token is barred, and a removed person comes back only through the
-waiting room.
+waiting room; a removed guest's invite link is revoked (nobody comes back with it). Revoking a
+link from the web app removes the guests in the call with it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .connection import Connections, Member
 from .errors import SignalingError
 from .grace import Graces
 from .grants import CLOCK_SKEW, MAX_TTL, RoomKind
+from .guests import LINK_MAX_TTL
 from .membership import Membership
 from .presence import Presence
 from .protocol import ModeratePayload, ok
@@ -78,6 +80,17 @@ class Moderation:
                 await self._presence.state_changed(m.room, updated.peer)
         return ok()
 
+    async def revoke_link(self, room: str, link_id: str, until: float) -> None:
+        """Refuse the guest link `link_id` until `until`, and put out of the room (call and
+        waiting room) the guests who came with it."""
+        await self._state.revoke_link(room, link_id, until)
+        for record in await self._state.list_peers(room):
+            if record.link_id == link_id:
+                log.info("signaling.link_revoked room=%s target=%s", room, record.peer.peer_id)
+                action = "remove" if record.admitted else "refuse"
+                await self._expel(room, record,
+                                  {"action": action, "target": record.peer.peer_id, "by": None})
+
     async def _admit(self, room: str, kind: RoomKind, target: PeerRecord) -> None:
         record = await self._state.update_peer(room, target.peer.peer_id, admitted=True)
         if record is None:
@@ -104,6 +117,9 @@ class Moderation:
         await self._state.bar(room, f"token:{target.token_id}", until)
         if target.admitted:
             await self._state.bar(room, f"user:{target.peer.user_id}", math.inf)
+            if target.link_id is not None:
+                # A new name on the same link is a new guest: the link itself goes.
+                await self._state.revoke_link(room, target.link_id, self._clock() + LINK_MAX_TTL)
         await self._state.remove_peer(room, peer_id)
         await self._graces.cancel(room, peer_id)
         if target.admitted:

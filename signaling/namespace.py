@@ -124,7 +124,7 @@ class CallNamespace(socketio.AsyncNamespace):
             clock=clock, ice=ice if ice is not None else IceConfig(),
         )
         self._relay = Relay(state=state, sockets=sockets, counters=self.counters)
-        moderation = Moderation(
+        self._moderation = moderation = Moderation(
             state=state, connections=self._connections, sockets=sockets, presence=presence,
             membership=self._membership, graces=self.graces, sfu=self.sfu,
             recording=self.recording, clock=clock,
@@ -238,6 +238,11 @@ class CallNamespace(socketio.AsyncNamespace):
     def census(self) -> tuple[int, dict[str, int]]:
         """This process's sockets, and per room how many of them have joined (`/metrics`)."""
         return self._connections.census()
+
+    async def revoke_guest_link(self, room: str, link_id: str, until: float) -> None:
+        """The moderator revoked a guest invite link (web): refused until `until` (its expiry),
+        and its guests are put out of the room, whichever process holds their sockets."""
+        await self._moderation.revoke_link(room, link_id, until)
 
     async def drop_peer(self, peer_id: str) -> bool:
         """Disconnect the socket of a peer held by this process, as a lost connection would."""

@@ -9,6 +9,7 @@ namespace. A peer's socket id lives in its record because any process may need t
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ class PeerRecord(BaseModel):
     # When the join grant it joined with expires: its TURN credentials expire with it, whichever
     # process admits it.
     grant_exp: int = 0
+    # A guest's invite link (signaling/guests.py): revoked when the guest is removed.
+    link_id: str | None = None
 
 
 class StateUnavailable(Exception):
@@ -89,6 +92,17 @@ class RoomState(ABC):
     @abstractmethod
     async def is_barred(self, room: str, key: str, now: float) -> bool:
         """Whether `key` is barred from the room at `now`."""
+
+    # Revoked guest links outlive calls (a link lives up to a week, a call ends when it empties),
+    # so they are kept apart from the room, each until its link expires.
+
+    @abstractmethod
+    async def revoke_link(self, room: str, link_id: str, until: float) -> None:
+        """Refuse the guest invite link `link_id` of the room until `until`."""
+
+    @abstractmethod
+    async def is_link_revoked(self, room: str, link_id: str, now: float) -> bool:
+        """Whether the room's guest link `link_id` is revoked at `now`."""
 
     @abstractmethod
     async def get_mode(self, room: str) -> Mode:
@@ -169,6 +183,7 @@ class MemoryRoomState(RoomState):
     def __init__(self) -> None:
         self._rooms: dict[str, _Room] = {}
         self._recordings: dict[str, RecordingInfo] = {}
+        self._revoked_links: dict[tuple[str, str], float] = {}
 
     def _room(self, room: str) -> _Room:
         return self._rooms.setdefault(room, _Room())
@@ -244,6 +259,16 @@ class MemoryRoomState(RoomState):
     async def is_barred(self, room: str, key: str, now: float) -> bool:
         found = self._rooms.get(room)
         return found is not None and found.barred.get(key, now) > now
+
+    async def revoke_link(self, room: str, link_id: str, until: float) -> None:
+        # Revocations are rare: forgetting the expired ones here keeps the dict small.
+        now = time.time()
+        for key in [k for k, t in self._revoked_links.items() if t <= now]:
+            del self._revoked_links[key]
+        self._revoked_links[(room, link_id)] = until
+
+    async def is_link_revoked(self, room: str, link_id: str, now: float) -> bool:
+        return self._revoked_links.get((room, link_id), now) > now
 
     async def get_mode(self, room: str) -> Mode:
         found = self._rooms.get(room)

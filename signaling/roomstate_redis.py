@@ -13,6 +13,9 @@ Keys of room `r` (all share the hash tag `{r}`, so they live on one Redis Cluste
     <prefix>room:{r}:mode    string "p2p" | "sfu"
     <prefix>room:{r}:agenda  string the case panel's agenda position (an integer)
 
+Outside the room's lifetime: `<prefix>room:{r}:revoked-link:<link id>`, a string holding until
+when the guest link is revoked, expiring then (a link outlives calls).
+
 The room ends, as in memory, when its last peer is removed: the script deletes all of them.
 As a safety net every write sets a TTL (`room_ttl`, default a day) on all of them together, so a
 room whose processes crashed before its peers were removed disappears a day after its last
@@ -23,6 +26,7 @@ hence the generous default.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -325,6 +329,16 @@ class RedisRoomState(RoomState):
     @reaching_redis
     async def is_barred(self, room: str, key: str, now: float) -> bool:
         raw = await self._redis.hget(self._key(room, "bars"), key)
+        return raw is not None and float(text(raw)) > now
+
+    @reaching_redis
+    async def revoke_link(self, room: str, link_id: str, until: float) -> None:
+        key = self._key(room, f"revoked-link:{link_id}")
+        await self._redis.set(key, repr(until), exat=max(1, math.ceil(until)))
+
+    @reaching_redis
+    async def is_link_revoked(self, room: str, link_id: str, now: float) -> bool:
+        raw = await self._redis.get(self._key(room, f"revoked-link:{link_id}"))
         return raw is not None and float(text(raw)) > now
 
     @reaching_redis

@@ -121,6 +121,18 @@ async def test_bars_last_until_their_time_or_the_end_of_the_call(state: RoomStat
     assert not await state.is_barred("a", "user:u9", now=0.0)
 
 
+async def test_a_revoked_guest_link_stays_revoked_until_its_expiry(state: RoomState) -> None:
+    # Unlike bars, a revocation needs nobody in the room and outlives the call.
+    await state.revoke_link("a", "l1", until=1e10)
+    assert await state.is_link_revoked("a", "l1", now=1e9)
+    assert not await state.is_link_revoked("a", "l1", now=1e10)
+    assert not await state.is_link_revoked("a", "l2", now=1e9)
+    assert not await state.is_link_revoked("b", "l1", now=1e9)
+    await state.put_peer("a", record(1))
+    await state.remove_peer("a", record(1).peer.peer_id)
+    assert await state.is_link_revoked("a", "l1", now=1e9)
+
+
 async def test_the_mode_lasts_as_long_as_the_call(state: RoomState) -> None:
     r = record(1)
     await state.set_mode("a", "sfu")  # nobody in the room: no call to have a mode

@@ -4,8 +4,10 @@ The link carries a signed, expiring claim `{room, link id, exp}`. The guest open
 account, types a name, and gets a guest pass: a signed cookie `{link, room, guest id, name, exp}`
 for that link only. With it the call page fetches short join tokens
 (`signaling.guests.issue_guest_grant`): bound to the room, through the waiting room, never past
-the link's expiry. Tokens are HMAC-SHA256 with the app's secret, each kind with its own label so
-no token of one kind (a join token, a pass) can pass for another.
+the link's expiry. A link dies earlier when a moderator revokes it (or removes its guest from the
+call; the revocation lives in signaling's room state) and with the review session whose room it
+opens (once the meeting is over, or cancelled). Tokens are HMAC-SHA256 with the app's secret,
+each kind with its own label so no token of one kind (a join token, a pass) can pass for another.
 """
 
 from __future__ import annotations
@@ -18,16 +20,18 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import accounts, audit
-from casebook.models import Role, Room
+from casebook.models import ReviewSession, Role, Room, SessionCancellation, User
 from signaling.grants import sign_grant
-from signaling.guests import GUEST_ROLE, guest_user_id, issue_guest_grant
+from signaling.guests import GUEST_ROLE, LINK_MAX_TTL, guest_user_id, issue_guest_grant
 from signaling.ice import stun_servers
 from signaling.protocol import PROTOCOL_VERSION
 from web.api.rooms import ice_config, room_kind
@@ -38,10 +42,10 @@ from web.http.routes import ALL_ROLES, Route, json_reply, page_route, parse_body
 from web.render.context import render, request_locale
 
 DEFAULT_MINUTES = 24 * 60
-MAX_MINUTES = 7 * 24 * 60
+MAX_MINUTES = LINK_MAX_TTL // 60
 NAME_MAX = 80
 PASS_COOKIE = "junta_guest"
-GuestLinkErrorCode = Literal["link_invalid", "link_expired"]
+GuestLinkErrorCode = Literal["link_invalid", "link_expired", "link_revoked"]
 
 
 class GuestLinkError(Exception):
@@ -152,8 +156,21 @@ class GuestLinkIn(BaseModel):
 
 
 class GuestLinkOut(BaseModel):
+    id: str
     url: str
     expires_at: datetime
+
+
+async def _moderated_room(db: AsyncSession, user: User, room_id: str) -> Room:
+    """The room, if `user` moderates it or coordinates; NotFound or 403 otherwise."""
+    room = await db.get(Room, room_id)
+    invite = await accounts.find_invite(db, room_id, user.id)
+    coordinator = Role(user.role) == Role.COORDINATOR
+    if room is None or (invite is None and not coordinator):
+        raise NotFound("no such room")
+    if not coordinator and not (invite and invite.moderator):
+        raise WebError(403, "not_moderator", "only the room's moderators invite guests")
+    return room
 
 
 async def create_guest_link(request: web.Request) -> web.StreamResponse:
@@ -163,13 +180,7 @@ async def create_guest_link(request: web.Request) -> web.StreamResponse:
     room_id = request.match_info["room_id"]
     settings = request.app[SETTINGS]
     async with request.app[SESSIONS]() as db:
-        room = await db.get(Room, room_id)
-        invite = await accounts.find_invite(db, room_id, user.id)
-        coordinator = Role(user.role) == Role.COORDINATOR
-        if room is None or (invite is None and not coordinator):
-            raise NotFound("no such room")
-        if not coordinator and not (invite and invite.moderator):
-            raise WebError(403, "not_moderator", "only the room's moderators invite guests")
+        room = await _moderated_room(db, user, room_id)
         exp = int(time.time()) + body.expires_in_minutes * 60
         link = GuestLink(room.id, secrets.token_hex(8), exp)
         await audit.record(
@@ -180,17 +191,60 @@ async def create_guest_link(request: web.Request) -> web.StreamResponse:
         await db.commit()
     path = f"/guest/{sign_link(link, settings.secret_key)}"
     base = (settings.public_url or f"{request.scheme}://{request.host}").rstrip("/")
-    return json_reply(GuestLinkOut(url=base + path, expires_at=datetime.fromtimestamp(exp, UTC)),
-                      status=201)
+    return json_reply(GuestLinkOut(id=link.link_id, url=base + path,
+                                   expires_at=datetime.fromtimestamp(exp, UTC)), status=201)
+
+
+async def revoke_guest_link(request: web.Request) -> web.StreamResponse:
+    """Revoke an invite link (room moderators and coordinators): nobody joins with it any more,
+    and its guests in the call are removed."""
+    user = require_user(request)
+    room_id, link_id = request.match_info["room_id"], request.match_info["link_id"]
+    async with request.app[SESSIONS]() as db:
+        room = await _moderated_room(db, user, room_id)
+        # The link's expiry is in the link only: kept as long as the longest a link lives.
+        await request.app[CALL_NAMESPACE].revoke_guest_link(
+            room.id, link_id, time.time() + LINK_MAX_TTL)
+        await audit.record(
+            db, "room.guest_link_revoked", actor_user_id=user.id, target_type="room",
+            target_id=room.id, ip=client_address(request), detail={"link": link_id},
+        )
+        await db.commit()
+    return web.Response(status=204)
 
 
 # ----------------------------------------------------------------------------- guest pages
 
 
-def _link_or_error(request: web.Request) -> GuestLink | GuestLinkError:
+async def _session_end(request: web.Request, room_id: str) -> float | None:
+    """When the review session whose room this is ends (now for a cancelled one); None for a
+    room of no session."""
+    async with request.app[SESSIONS]() as db:
+        session = await db.scalar(select(ReviewSession).where(ReviewSession.room_id == room_id))
+        if session is None:
+            return None
+        cancelled = await db.scalar(
+            select(exists().where(SessionCancellation.session_id == session.id)))
+    if cancelled:
+        return 0.0
+    return (session.starts_at + timedelta(minutes=session.duration_minutes)).timestamp()
+
+
+async def _live_link(request: web.Request, now: float) -> tuple[GuestLink, int]:
+    """The link in the URL and until when it lets guests in: GuestLinkError once it was
+    revoked or its session is over."""
+    link = verify_link(request.match_info["token"], request.app[SETTINGS].secret_key, now)
+    if await request.app[CALL_NAMESPACE].state.is_link_revoked(link.room, link.link_id, now):
+        raise GuestLinkError("link_revoked", "the moderator revoked the link")
+    ends = await _session_end(request, link.room)
+    if ends is not None and now >= ends:
+        raise GuestLinkError("link_expired", "the session is over")
+    return link, link.exp if ends is None else min(link.exp, int(ends))
+
+
+async def _link_or_error(request: web.Request) -> GuestLink | GuestLinkError:
     try:
-        return verify_link(request.match_info["token"], request.app[SETTINGS].secret_key,
-                           time.time())
+        return (await _live_link(request, time.time()))[0]
     except GuestLinkError as exc:
         return exc
 
@@ -204,13 +258,13 @@ async def _guest_room(request: web.Request, link: GuestLink) -> Room:
 
 
 async def _refusal(request: web.Request, error: GuestLinkError) -> web.Response:
-    status = 410 if error.code == "link_expired" else 404
+    status = 404 if error.code == "link_invalid" else 410
     return await render(request, "guest.html", {"error": error.code}, status=status)
 
 
 async def guest_form(request: web.Request) -> web.StreamResponse:
     """The guest's first page: the room's title and a name field."""
-    link = _link_or_error(request)
+    link = await _link_or_error(request)
     if isinstance(link, GuestLinkError):
         return await _refusal(request, link)
     room = await _guest_room(request, link)
@@ -219,7 +273,7 @@ async def guest_form(request: web.Request) -> web.StreamResponse:
 
 async def guest_enter(request: web.Request) -> web.StreamResponse:
     """The name form: a guest pass for this link, then the call page."""
-    link = _link_or_error(request)
+    link = await _link_or_error(request)
     if isinstance(link, GuestLinkError):
         return await _refusal(request, link)
     room = await _guest_room(request, link)
@@ -260,7 +314,7 @@ def _guest_pass(request: web.Request, link: GuestLink) -> GuestPass | None:
 
 async def guest_room(request: web.Request) -> web.StreamResponse:
     """The call page for a guest holding a pass for this link (else back to the name form)."""
-    link = _link_or_error(request)
+    link = await _link_or_error(request)
     if isinstance(link, GuestLinkError):
         return await _refusal(request, link)
     guest = _guest_pass(request, link)
@@ -288,16 +342,16 @@ async def guest_join(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     now = time.time()
     try:
-        link = verify_link(request.match_info["token"], settings.secret_key, now)
+        link, live_until = await _live_link(request, now)
     except GuestLinkError as exc:
-        raise WebError(410 if exc.code == "link_expired" else 404, exc.code, exc.message) from None
+        raise WebError(404 if exc.code == "link_invalid" else 410, exc.code, exc.message) from None
     guest = _guest_pass(request, link)
     if guest is None:
         raise WebError(403, "no_guest_pass", "open the invite link and enter your name first")
     room = await _guest_room(request, link)
     grant = issue_guest_grant(
         guest_id=guest.guest_id, name=guest.name, room=room.id,
-        room_kind=room_kind(room.kind), now=now, link_expires=link.exp,
+        room_kind=room_kind(room.kind), now=now, link_expires=live_until, link_id=link.link_id,
     )
     return web.json_response(
         {
@@ -328,12 +382,24 @@ def routes() -> list[Route]:
             status=201, tag="calls",
         ),
         Route(
+            "DELETE", "/api/rooms/{room_id}/guest-links/{link_id}", revoke_guest_link,
+            name="api-guest-link-revoke",
+            summary="Revoke a guest invite link",
+            description=(
+                "Nobody joins with the link any more (until it would have expired), and the "
+                "guests in the call with it are removed. Room moderators and coordinators only; "
+                "audited. (A guest the moderator removes from the call revokes its link too.)"
+            ),
+            roles=ALL_ROLES - {Role.ADMIN}, status=204, tag="calls",
+        ),
+        Route(
             "POST", "/api/guest/{token}/join", guest_join, name="api-guest-join",
             summary="Join as a guest",
             description=(
                 "A join token for the holder of a guest pass (the cookie the invite link's "
                 "name form sets): bound to the link's room, through the waiting room, never "
-                "past the link's expiry. 410 `link_expired`, 404 `link_invalid`."
+                "past the link's expiry nor past the end of the room's review session. 410 "
+                "`link_expired` (the link or its session), 410 `link_revoked`, 404 `link_invalid`."
             ),
             roles=None, tag="calls",
         ),

@@ -69,6 +69,7 @@ EXPECTED: dict[str, frozenset[Role] | None] = {
     "api-audit": frozenset({R.ADMIN}),
     "api-me-export": EVERYONE,
     "api-guest-link-create": READERS,
+    "api-guest-link-revoke": READERS,
     "api-guest-join": PUBLIC,
     "api-recordings-list": READERS,
     "api-recording": READERS,
@@ -144,6 +145,7 @@ async def test_every_api_route_lets_exactly_the_tables_roles_through(
         "recording_id": "no-such-recording",
         "track_id": "1",
         "item": "1",
+        "link_id": "0123456789abcdef",
     }
     api_routes = [r for r in _routes(web_client) if r[2] in EXPECTED]
     callers: list[tuple[str, Role | None]] = [("anonymous", None)] + [

@@ -8,15 +8,19 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select, update
 
 from casebook import audit, demo
+from casebook.clock import utcnow
+from casebook.models import ReviewSession, SessionCancellation
 from signaling.grants import verify_grant
 from tests.conftest import ClientFactory, csrf_from_html
-from web.app.keys import SESSIONS, SETTINGS
+from web.app.keys import CALL_NAMESPACE, SESSIONS, SETTINGS
 from web.calls.guest_links import (
     GuestLink,
     GuestLinkError,
@@ -188,3 +192,81 @@ async def test_lecture_viewers_get_receive_only_grants(
                                       headers={"X-CSRF-Token": csrf})
         grant = verify_grant((await reply.json())["token"], secret, time.time())
         assert grant.publish is publish, email
+
+
+async def _guest_with_pass(guest: TestClient[Any, Any], path: str) -> tuple[
+    TestClient[Any, Any], str
+]:
+    """The browser after it opened the link and entered a name, and the call page's CSRF token."""
+    token = csrf_from_html(await (await guest.get(path)).text())
+    entered = await guest.post(path, data={"name": "Dr. Invitada", "csrf_token": token})
+    assert entered.status == 200, await entered.text()  # the call page, after the redirect
+    return guest, csrf_from_html(await entered.text())
+
+
+async def test_a_revoked_link_gives_no_more_join_tokens(
+    web_client: TestClient[Any, Any], web_client_factory: ClientFactory, login_as: Login
+) -> None:
+    csrf = await login_as(web_client, demo.LECTURER)
+    created = await (await _create(web_client, csrf, expires_in_minutes=60)).json()
+    path = _path(created["url"])
+    # The same app (its room state is in memory): the guest pass rides along the sign-in.
+    guest, guest_csrf = await _guest_with_pass(web_client, path)
+    first = await guest.post(f"/api{path}/join", headers={"X-CSRF-Token": guest_csrf})
+    assert first.status == 200
+    grant = verify_grant((await first.json())["token"], guest.app[SETTINGS].secret_key,
+                         time.time())
+    assert grant.link_id == created["id"]  # signaling refuses the link's tokens once revoked
+
+    revoke = f"/api/rooms/{LECTURE}/guest-links/{created['id']}"
+    assert (await web_client.delete(revoke, headers={"X-CSRF-Token": csrf})).status == 204
+    async with web_client.app[SESSIONS]() as db:
+        (event,) = await audit.events(db, action="room.guest_link_revoked")
+    assert (event.target_id, event.detail) == (LECTURE, {"link": created["id"]})
+
+    again = await guest.post(f"/api{path}/join", headers={"X-CSRF-Token": guest_csrf})
+    assert (again.status, (await again.json())["error"]["code"]) == (410, "link_revoked")
+    assert (await guest.get(path)).status == 410
+    assert await web_client.app[CALL_NAMESPACE].state.is_link_revoked(
+        LECTURE, created["id"], time.time())
+    trainee_csrf = await login_as(web_client, demo.TRAINEE)  # invited, not moderating
+    refused = await web_client.delete(revoke, headers={"X-CSRF-Token": trainee_csrf})
+    assert (refused.status, (await refused.json())["error"]["code"]) == (403, "not_moderator")
+
+
+async def test_a_link_dies_with_its_review_session(
+    web_client: TestClient[Any, Any], web_client_factory: ClientFactory, login_as: Login
+) -> None:
+    csrf = await login_as(web_client, demo.COORDINATOR)
+    created = await (await _create(web_client, csrf, room=demo.BOARD_ROOM)).json()
+    path = _path(created["url"])
+    guest, guest_csrf = await _guest_with_pass(await web_client_factory(), path)
+    assert (await guest.post(f"/api{path}/join", headers={"X-CSRF-Token": guest_csrf})).status \
+        == 200
+    async with web_client.app[SESSIONS]() as db:
+        await db.execute(  # the meeting is over
+            update(ReviewSession).where(ReviewSession.room_id == demo.BOARD_ROOM)
+            .values(starts_at=utcnow() - timedelta(hours=5), duration_minutes=60)
+        )
+        await db.commit()
+    ended = await guest.post(f"/api{path}/join", headers={"X-CSRF-Token": guest_csrf})
+    assert (ended.status, (await ended.json())["error"]["code"]) == (410, "link_expired")
+    assert (await guest.get(path)).status == 410
+
+
+async def test_a_link_dies_with_its_cancelled_session(
+    web_client: TestClient[Any, Any], web_client_factory: ClientFactory, login_as: Login
+) -> None:
+    csrf = await login_as(web_client, demo.COORDINATOR)
+    created = await (await _create(web_client, csrf, room=demo.BOARD_ROOM)).json()
+    path = _path(created["url"])
+    guest, guest_csrf = await _guest_with_pass(await web_client_factory(), path)
+    async with web_client.app[SESSIONS]() as db:
+        session = await db.scalar(
+            select(ReviewSession).where(ReviewSession.room_id == demo.BOARD_ROOM))
+        assert session is not None
+        db.add(SessionCancellation(session_id=session.id,
+                                   cancelled_by_user_id=session.chair_user_id))
+        await db.commit()
+    ended = await guest.post(f"/api{path}/join", headers={"X-CSRF-Token": guest_csrf})
+    assert (ended.status, (await ended.json())["error"]["code"]) == (410, "link_expired")
