@@ -6,7 +6,7 @@ team, until the case is discussed); reading is for anyone who may see the case. 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from casebook.errors import CasebookError
 from casebook.identifier_refusals import refuse_identifiers
 from casebook.identifiers import find_identifiers
 from casebook.models import Attachment, CaseStatus
-from casebook.storage import FileStore
+from casebook.storage import FileStore, StoredFile
 from casebook.workflow import CLINICAL_ROLES, TERMINAL_STATUSES, WorkflowError
 
 MAX_FILENAME = 255
@@ -64,25 +64,30 @@ def clean_filename(name: str | None) -> str:
     return base[:MAX_FILENAME] or "attachment"
 
 
-async def upload(
-    db: AsyncSession,
-    caller: Caller,
-    view: CaseView,
-    store: FileStore,
-    filename: str | None,
-    chunks: AsyncIterator[bytes],
-) -> Attachment:
-    """Store the streamed file and attach it to the case; audited (`attachment.uploaded`).
+async def check_upload(
+    db: AsyncSession, caller: Caller, view: CaseView, filename: str | None
+) -> str:
+    """The file's cleaned name, once the caller may attach to the case and the name does not
+    identify the patient (`IdentifiersFound`, audited).
 
-    A file name that identifies the patient is refused (`IdentifiersFound`) before anything is
-    stored: files cannot be removed from a case, so it is checked here rather than at submission.
+    Checked before the file is received: files cannot be removed from a case. The bytes are
+    then received by `FileStore.receive` outside any database session, so a slow upload holds
+    none of the pool's connections, and `attach` records them.
     """
     require_upload(caller, view)
     name = clean_filename(filename)
     await refuse_identifiers(
         db, caller, view.case, "upload", find_identifiers({}, [name], [view.case.patient_initials])
     )
-    stored = await store.receive(chunks)
+    return name
+
+
+async def attach(
+    db: AsyncSession, caller: Caller, view: CaseView, name: str, stored: StoredFile
+) -> Attachment:
+    """Attach a received file to the case; audited (`attachment.uploaded`). The case is read
+    again by the caller, so a case that changed while the file came in is checked anew."""
+    require_upload(caller, view)
     attachment = Attachment(
         case_id=view.case.id,
         filename=name,

@@ -28,15 +28,19 @@ async def upload_attachment(request: web.Request) -> web.StreamResponse:
     who = caller(request)
     code = case_code(request)
     store = request.app[FILE_STORE]
+    # Short transactions around the body: no pooled connection is held while bytes come in.
+    async with transaction(request) as db:
+        attachments.require_upload(who, await cases.find_visible(db, who, code))
+    refuse_oversized(request, store)
+    upload = await uploaded_file(request)
     async with transaction(request) as db:
         view = await cases.find_visible(db, who, code)
-        attachments.require_upload(who, view)
-        refuse_oversized(request, store)
-        upload = await uploaded_file(request)
         async with identifier_refusals.keeping_refusal_audit(db):
-            attachment = await attachments.upload(
-                db, who, view, store, upload.filename, upload.chunks
-            )
+            name = await attachments.check_upload(db, who, view, upload.filename)
+    stored = await store.receive(upload.chunks)
+    async with transaction(request) as db:
+        view = await cases.find_visible(db, who, code)
+        attachment = await attachments.attach(db, who, view, name, stored)
         reply = attachment_out(view.case, attachment)
     return json_reply(reply, status=201)
 

@@ -173,16 +173,22 @@ async def upload_attachment(request: web.Request) -> web.StreamResponse:
     code = case_code(request)
     store = request.app[FILE_STORE]
     try:
+        # Short sessions around the body: no pooled connection is held while bytes come in.
+        async with request.app[SESSIONS]() as db:
+            attachments.require_upload(who, await cases.find_visible(db, who, code))
+        refuse_oversized(request, store)
+        try:
+            upload = await uploaded_file(request)
+        except MissingUpload:
+            raise NoFile() from None
         async with request.app[SESSIONS]() as db:
             view = await cases.find_visible(db, who, code)
-            attachments.require_upload(who, view)
-            refuse_oversized(request, store)
-            try:
-                upload = await uploaded_file(request)
-            except MissingUpload:
-                raise NoFile() from None
             async with identifier_refusals.keeping_refusal_audit(db):
-                await attachments.upload(db, who, view, store, upload.filename, upload.chunks)
+                name = await attachments.check_upload(db, who, view, upload.filename)
+        stored = await store.receive(upload.chunks)
+        async with request.app[SESSIONS]() as db:
+            view = await cases.find_visible(db, who, code)
+            await attachments.attach(db, who, view, name, stored)
             await db.commit()
     except CasebookError as error:
         if error.code == "not_found":
