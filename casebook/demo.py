@@ -34,6 +34,7 @@ from casebook.models import (
     User,
 )
 from casebook.passwords import Passwords
+from casebook.secret_box import SecretBox
 from casebook.triage import Urgency
 
 log = logging.getLogger("junta.demo")
@@ -119,7 +120,7 @@ class DemoSummary:
     sessions: int = 0
 
 
-async def load_demo(session: AsyncSession, passwords: Passwords) -> DemoSummary:
+async def load_demo(session: AsyncSession, passwords: Passwords, box: SecretBox) -> DemoSummary:
     """Add whatever part of the demo network is missing; the caller commits."""
     centers: dict[str, Center] = {
         c.name: c for c in (await session.scalars(select(Center))).all()
@@ -154,7 +155,7 @@ async def load_demo(session: AsyncSession, passwords: Passwords) -> DemoSummary:
     await session.flush()
     for user in users.values():
         if two_factor.is_required(user):
-            await two_factor.enroll_with_secret(session, user, DEMO_TOTP_SECRET)
+            await two_factor.enroll_with_secret(session, user, DEMO_TOTP_SECRET, box)
     await session.flush()
 
     new_rooms = new_invites = 0

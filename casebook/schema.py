@@ -42,11 +42,18 @@ def _upgrade(connection: Connection, config: Config, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-async def upgrade(url: str, revision: str = "head") -> None:
-    """Apply every pending migration to the database at `url`."""
+async def upgrade(url: str, revision: str = "head", *, secret_key: bytes | None = None) -> None:
+    """Apply every pending migration to the database at `url`.
+
+    `secret_key` (the app's `JUNTA_SECRET_KEY`) is handed to migrations that seal stored
+    secrets (0010); without it they fall back to the environment's JUNTA_SECRET_KEY.
+    """
+    config = alembic_config(url)
+    if secret_key:
+        config.attributes["secret_key"] = secret_key
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_upgrade, alembic_config(url), revision)
+            await connection.run_sync(_upgrade, config, revision)
     finally:
         await engine.dispose()

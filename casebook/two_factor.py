@@ -17,6 +17,7 @@ from casebook import totp
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
 from casebook.models import PendingSignIn, RecoveryCode, Role, TwoFactor, User
+from casebook.secret_box import SecretBox
 
 # Roles that may not sign in with a password alone (they see every center's cases or accounts).
 REQUIRED_FOR: frozenset[Role] = frozenset({Role.ADMIN, Role.COORDINATOR})
@@ -61,29 +62,30 @@ async def is_enabled(db: AsyncSession, user_id: str) -> bool:
     return row is not None and row.confirmed_at is not None
 
 
-async def begin_enrollment(db: AsyncSession, user: User) -> TwoFactor:
-    """A fresh unconfirmed secret for `user` (replacing an unfinished one); refused when enabled."""
+async def begin_enrollment(db: AsyncSession, user: User, box: SecretBox) -> str:
+    """A fresh unconfirmed secret for `user` (replacing an unfinished one), stored sealed in
+    `box` and returned in clear to show once; refused when enabled."""
     row = await enrollment(db, user.id)
     if row is not None and row.confirmed_at is not None:
         raise CasebookError("two_factor_enabled", "two-factor sign-in is already enabled")
+    secret = totp.new_secret()
     if row is None:
-        row = TwoFactor(user_id=user.id, secret=totp.new_secret(), last_step=0)
-        db.add(row)
+        db.add(TwoFactor(user_id=user.id, secret=box.seal(secret), last_step=0))
     else:
-        row.secret = totp.new_secret()
+        row.secret = box.seal(secret)
     await db.flush()
-    return row
+    return secret
 
 
 async def confirm_enrollment(
-    db: AsyncSession, user: User, code: str, *, now: datetime | None = None
+    db: AsyncSession, user: User, code: str, box: SecretBox, *, now: datetime | None = None
 ) -> list[str]:
     """Turn the second factor on with a first right code; returns the new recovery codes."""
     now = now or utcnow()
     row = await enrollment(db, user.id)
     if row is None or row.confirmed_at is not None:
         raise CasebookError("no_enrollment", "start the enrollment first")
-    step = totp.matching_step(row.secret, code, now.timestamp(), after=row.last_step)
+    step = totp.matching_step(box.open(row.secret), code, now.timestamp(), after=row.last_step)
     if step is None:
         raise CasebookError("invalid_code", "the code is not right")
     row.last_step = step
@@ -92,12 +94,17 @@ async def confirm_enrollment(
 
 
 async def enroll_with_secret(
-    db: AsyncSession, user: User, secret: str, *, now: datetime | None = None
+    db: AsyncSession, user: User, secret: str, box: SecretBox, *, now: datetime | None = None
 ) -> None:
     """Turn the second factor on with a known secret (the demo's documented accounts)."""
     row = await enrollment(db, user.id)
     if row is None:
-        db.add(TwoFactor(user_id=user.id, secret=secret, confirmed_at=now or utcnow(), last_step=0))
+        db.add(
+            TwoFactor(
+                user_id=user.id, secret=box.seal(secret), confirmed_at=now or utcnow(),
+                last_step=0,
+            )
+        )
 
 
 async def new_recovery_codes(
@@ -158,7 +165,7 @@ class CodeCheck:
 
 
 async def check_code(
-    db: AsyncSession, user_id: str, code: str, *, now: datetime | None = None
+    db: AsyncSession, user_id: str, code: str, box: SecretBox, *, now: datetime | None = None
 ) -> CodeCheck:
     """Check a second factor, counting the attempt against the user in the database.
 
@@ -193,7 +200,7 @@ async def check_code(
         return CodeCheck("wrong")
     secret, last_step, failures, refusals = counted
     outcome: Outcome = "wrong"
-    step = totp.matching_step(secret, code, now.timestamp())
+    step = totp.matching_step(box.open(secret), code, now.timestamp())
     if step is not None:
         outcome = "totp" if step > last_step else "reused"
     elif len(normalize_recovery_code(code)) == 16:

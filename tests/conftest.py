@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from casebook.db import create_engine, session_factory
 from casebook.demo import DEMO_PASSWORD
 from tests.casebook.mail_server import SmtpServer
-from tests.live import LiveServer, test_settings
+from tests.live import LiveServer, test_box, test_settings
 from tests.services import POSTGRES_URL, port_open, require
 from web.app.factory import create_app
 from web.app.settings import Settings
@@ -307,7 +307,7 @@ async def fresh_code(client: TestClient[Any, Any], email: str) -> str:
         user = await _user_by_email(db, email)
         row = await two_factor.enrollment(db, user.id)
         assert row is not None and row.confirmed_at is not None, f"{email} has no second factor"
-        last_step, secret = row.last_step, row.secret
+        last_step, secret = row.last_step, test_box().open(row.secret)
     now = time.time()
     step = max(last_step + 1, totp.step_at(now))
     if step > totp.step_at(now) + totp.WINDOW:

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from casebook import accounts
+from casebook.secret_box import SecretBox
 from web.app.factory import create_app
 from web.app.keys import SESSIONS
 from web.app.settings import Settings
@@ -38,6 +39,14 @@ from web.http.auth import SESSION_COOKIE
 T = TypeVar("T")
 
 TEST_SECRET = b"junta-test-secret-0123456789abcdef0123456789"
+
+
+def test_box() -> SecretBox:
+    """The box the tests' app seals second-factor secrets in (its fixed secret key)."""
+    return SecretBox(TEST_SECRET)
+
+
+test_box.__test__ = False  # type: ignore[attr-defined]
 
 
 def test_settings(database_url: str, **overrides: Any) -> Settings:

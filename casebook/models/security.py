@@ -43,7 +43,8 @@ class TwoFactor(Base):
     user_id: Mapped[str] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    secret: Mapped[str] = mapped_column(String(64))
+    # Sealed with `casebook.secret_box` (the server key), never stored in clear.
+    secret: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last time step accepted: a code is never accepted twice (RFC 6238 §5.2).

@@ -10,6 +10,7 @@ from casebook.demo import DEMO_PASSWORD, USERS, load_demo
 from casebook.models import Center, Room, RoomInvite, User
 from casebook.passwords import PasswordPolicy, Passwords
 from casebook.schema import upgrade
+from tests.live import test_box
 
 CHEAP = Passwords(PasswordPolicy(time_cost=1, memory_kib=1024, parallelism=1))
 
@@ -32,7 +33,7 @@ async def _load(url: str) -> tuple[int, int, int, int]:
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as db:
-            summary = await load_demo(db, CHEAP)
+            summary = await load_demo(db, CHEAP, test_box())
             await db.commit()
             return (summary.centers, summary.users, summary.rooms, summary.invites)
     finally:

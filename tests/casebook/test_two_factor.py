@@ -10,6 +10,9 @@ from casebook import accounts, demo, totp, two_factor
 from casebook.clock import utcnow
 from casebook.db import create_engine, session_factory
 from casebook.models import User
+from tests.live import test_box
+
+BOX = test_box()
 
 
 def test_the_refusal_starts_at_fifteen_minutes_and_doubles_up_to_a_day() -> None:
@@ -35,7 +38,7 @@ async def test_two_simultaneous_uses_of_one_code_let_exactly_one_in(
     async def use(index: int) -> str:
         async with session_factory(engines[index])() as db:
             user = await _coordinator(db)
-            check = await two_factor.check_code(db, user.id, code, now=now)
+            check = await two_factor.check_code(db, user.id, code, BOX, now=now)
             await db.commit()
             return check.outcome
 
@@ -58,7 +61,7 @@ async def test_wrong_codes_from_two_processes_add_up_to_one_refusal(
         for _ in range(times):
             async with session_factory(engines[index])() as db:
                 user = await _coordinator(db)
-                checks.append(await two_factor.check_code(db, user.id, "000000", now=now))
+                checks.append(await two_factor.check_code(db, user.id, "000000", BOX, now=now))
                 await db.commit()
         return checks
 
@@ -71,12 +74,12 @@ async def test_wrong_codes_from_two_processes_add_up_to_one_refusal(
         async with session_factory(engines[0])() as db:
             user = await _coordinator(db)
             right = totp.code_at(demo.DEMO_TOTP_SECRET, now.timestamp())
-            refused = await two_factor.check_code(db, user.id, right, now=now)
+            refused = await two_factor.check_code(db, user.id, right, BOX, now=now)
             assert refused.outcome == "refused"
             assert refused.refused_until == now + timedelta(minutes=15)
             # An administrator may lift it (web.pages.admin's unlock).
             await two_factor.lift_refusal(db, user.id)
-            assert (await two_factor.check_code(db, user.id, right, now=now)).outcome == "totp"
+            assert (await two_factor.check_code(db, user.id, right, BOX, now=now)).outcome == "totp"
     finally:
         for engine in engines:
             await engine.dispose()

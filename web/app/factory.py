@@ -29,6 +29,7 @@ from casebook.models import RETENTION_INFO_KEY, User
 from casebook.notifications import OutboxNotifier
 from casebook.outbox import Renderer, run_forever
 from casebook.passwords import PasswordPolicy, Passwords
+from casebook.secret_box import SecretBox
 from casebook.storage import FileStore
 from signaling.scaleout import RedisScaleOut
 from signaling.server import build_socket_server
@@ -285,13 +286,13 @@ async def prepare_database(
         database = make_url(settings.database_url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-    await schema.upgrade(settings.database_url)
+    await schema.upgrade(settings.database_url, secret_key=settings.secret_key)
     log.info("db.upgraded backend=%s", settings.database_url.split(":")[0])
     if demo:
         engine = create_engine(settings.database_url)
         try:
             async with session_factory(engine)() as db:
-                await load_demo(db, passwords or Passwords())
+                await load_demo(db, passwords or Passwords(), SecretBox(settings.secret_key))
                 await db.commit()
         finally:
             await engine.dispose()

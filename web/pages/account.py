@@ -31,6 +31,7 @@ from casebook import (
 from casebook.clock import utcnow
 from casebook.errors import CasebookError
 from casebook.models import User
+from casebook.secret_box import SecretBox
 from web.app.keys import CALL_NAMESPACE, LOCKOUT, PASSWORDS, SESSIONS, SETTINGS
 from web.http.auth import (
     SESSION_COOKIE,
@@ -55,6 +56,11 @@ PENDING_COOKIE = "junta_2fa"
 TWO_FACTOR_LOGIN = "/login/two-factor"
 TWO_FACTOR_PAGE = "/account/two-factor"
 PASSWORD_PAGE = "/account/password"
+
+
+def secret_box(request: web.Request) -> SecretBox:
+    """The box the second factor's secrets are sealed in (the server key's)."""
+    return SecretBox(request.app[SETTINGS].secret_key)
 
 
 async def _record_own(
@@ -178,7 +184,7 @@ async def login_two_factor_submit(request: web.Request) -> web.StreamResponse:
         if refused:
             check = two_factor.CodeCheck("wrong")
         else:
-            check = await two_factor.check_code(db, user.id, code)
+            check = await two_factor.check_code(db, user.id, code, secret_box(request))
         if check.outcome == "refused":
             await _record_own(request, db, user, "auth.second_factor_refused")
             await db.commit()
@@ -348,9 +354,10 @@ async def two_factor_page(request: web.Request) -> web.StreamResponse:
             }
             return await render(request, "account_two_factor.html", context)
         if row is None:
-            row = await two_factor.begin_enrollment(db, user)
+            secret = await two_factor.begin_enrollment(db, user, secret_box(request))
             await db.commit()
-        secret = row.secret
+        else:
+            secret = secret_box(request).open(row.secret)
     return await render(request, "account_two_factor.html", _enrollment_context(user, secret))
 
 
@@ -377,14 +384,16 @@ async def two_factor_confirm(request: web.Request) -> web.StreamResponse:
     code = str(form.get("code", ""))[:64]
     async with request.app[SESSIONS]() as db:
         try:
-            codes = await two_factor.confirm_enrollment(db, user, code)
+            codes = await two_factor.confirm_enrollment(db, user, code, secret_box(request))
         except CasebookError as refused:
             if refused.code != "invalid_code":
                 raise
             row = await two_factor.enrollment(db, user.id)
             if row is None:
                 raise web.HTTPSeeOther(TWO_FACTOR_PAGE) from None
-            context = _enrollment_context(user, row.secret, error="invalid")
+            context = _enrollment_context(
+                user, secret_box(request).open(row.secret), error="invalid"
+            )
             return await render(request, "account_two_factor.html", context, status=400)
         await _record_own(request, db, user, "auth.two_factor_enabled")
         await db.commit()
@@ -411,7 +420,7 @@ async def confirm_identity(
             await note_failure(request, db, user.email)
         return {"field": "password"}
     if await two_factor.is_enabled(db, user.id):
-        check = await two_factor.check_code(db, user.id, code)
+        check = await two_factor.check_code(db, user.id, code, secret_box(request))
         if check.outcome == "refused":
             await _record_own(request, db, user, "auth.second_factor_refused", {"reauth": True})
             return {"field": "code", "wait": _wait(request, check)}

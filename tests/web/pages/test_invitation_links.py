@@ -14,6 +14,7 @@ from casebook.clock import utcnow
 from casebook.invitations import invite_token
 from casebook.models import Center, User
 from tests.conftest import csrf_from_html
+from tests.live import test_box
 from web.app.keys import PASSWORDS, SESSIONS, SETTINGS
 from web.http.auth import SESSION_COOKIE
 
@@ -94,7 +95,7 @@ async def test_accepting_an_invitation_still_asks_for_the_second_factor(
     async with web_client.app[SESSIONS]() as db:
         stored = await db.get(User, user.id)
         assert stored is not None
-        await two_factor.enroll_with_secret(db, stored, demo.DEMO_TOTP_SECRET)
+        await two_factor.enroll_with_secret(db, stored, demo.DEMO_TOTP_SECRET, test_box())
         await db.commit()
     done = await _accept(web_client, _link(web_client, user))
     assert done.status == 303 and done.headers["Location"] == "/login/two-factor"
