@@ -48,6 +48,7 @@ from casebook.messages import (
 )
 from casebook.models import Case, Notification, ReviewSession, User
 from casebook.nota_pdf import Nota, render_nota
+from casebook.password_reset import RESET_EVENT, reset_message
 from casebook.review_sessions import invitee_ids
 from casebook.snapshots import case_documents, clinician, session_summary
 from casebook.summaries import SessionSummary
@@ -81,6 +82,8 @@ class Renderer:
     # with the web app's secret, so the web layer provides it. None: invitations are unsendable.
     invite_url: Callable[[User, datetime], str] | None = None
     invite_lifetime: timedelta = DEFAULT_INVITE_LIFETIME
+    # The password reset link of a user who asked at a moment (`casebook.password_reset`).
+    reset_url: Callable[[User, datetime], str] | None = None
 
     def case_url(self, case: Case) -> str:
         """The link a case message carries."""
@@ -327,6 +330,10 @@ async def _message(
             raise _Unrenderable("no_invite_links", "this sender cannot sign invitation links")
         link = render.invite_url(user, notification.created_at)
         return invitation_message(recipient, link, render.invite_lifetime, gettext)
+    if event == RESET_EVENT:
+        if render.reset_url is None:
+            raise _Unrenderable("no_reset_links", "this sender cannot sign password reset links")
+        return reset_message(recipient, render.reset_url(user, notification.created_at), gettext)
     if not event.startswith("case."):
         raise _Unrenderable("unknown_event", f"no message for the event {event!r}")
     action = CaseAction(event.removeprefix("case."))

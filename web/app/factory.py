@@ -28,6 +28,7 @@ from casebook.messages import Gettext
 from casebook.models import RETENTION_INFO_KEY, User
 from casebook.notifications import OutboxNotifier
 from casebook.outbox import Renderer, run_forever
+from casebook.password_reset import reset_token
 from casebook.passwords import PasswordPolicy, Passwords
 from casebook.secret_box import SecretBox
 from casebook.storage import FileStore
@@ -44,6 +45,7 @@ from web.app.keys import (
     LOGIN_THROTTLE,
     NOTIFIER,
     PASSWORDS,
+    RESET_THROTTLE,
     SCALE_OUT,
     SESSIONS,
     SETTINGS,
@@ -67,6 +69,7 @@ from web.http.routes import Route, register_routes
 from web.pages import account as account_pages
 from web.pages import admin as admin_pages
 from web.pages import mount as casebook_pages
+from web.pages import password_reset as password_reset_pages
 from web.pages import recordings as recordings_pages
 from web.pages import site as site_pages
 from web.pages.account import two_factor_gate
@@ -129,6 +132,12 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
         account_delay_after=2 * settings.lockout_threshold,
     )
     app[LOGIN_THROTTLE] = LoginThrottle(
+        per_account_and_address=settings.login_max_failures_per_account,
+        account_delay_after=2 * settings.login_max_failures_per_account,
+        per_address=settings.login_max_failures_per_address,
+        window=settings.login_window_seconds,
+    )
+    app[RESET_THROTTLE] = LoginThrottle(
         per_account_and_address=settings.login_max_failures_per_account,
         account_delay_after=2 * settings.login_max_failures_per_account,
         per_address=settings.login_max_failures_per_address,
@@ -218,6 +227,7 @@ def app_routes() -> list[Route]:
         *casebook_pages.routes(),
         *recordings_pages.routes(),
         *account_pages.routes(),
+        *password_reset_pages.routes(),
         *admin_pages.routes(),
     ]
 
@@ -237,6 +247,10 @@ def mail_renderer(settings: Settings, i18n: I18n) -> Renderer:
         token = invite_token(settings.secret_key, user, issued_at, lifetime)
         return f"{public_url.rstrip('/')}/invitation/{token}"
 
+    def reset_url(user: User, issued_at: datetime) -> str:
+        token = reset_token(settings.secret_key, user, issued_at)
+        return f"{public_url.rstrip('/')}/password-reset/{token}"
+
     return Renderer(
         gettext_for=gettext_for,
         sender=Address(name or "Junta", addr_spec=address),
@@ -245,6 +259,7 @@ def mail_renderer(settings: Settings, i18n: I18n) -> Renderer:
         case_path="/cases/{code}",  # the case's own page (web.pages.cases)
         invite_url=invite_url,
         invite_lifetime=lifetime,
+        reset_url=reset_url,
     )
 
 

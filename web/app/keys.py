@@ -22,6 +22,8 @@ SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 PASSWORDS = web.AppKey("passwords", Passwords)
 I18N = web.AppKey("i18n", I18n)
 LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+# Password reset requests, each counted as a sign-in failure is (its own counts).
+RESET_THROTTLE = web.AppKey("reset_throttle", LoginThrottle)
 LOCKOUT = web.AppKey("lockout", LockoutPolicy)
 # The casebook's attachment store and how its services tell people of what happened.
 FILE_STORE = web.AppKey("file_store", FileStore)

@@ -50,7 +50,8 @@ async def test_every_page_declares_the_tables_roles(web_client: TestClient[Any, 
         assert name in declared, f"{name} is not a declared route"
         assert declared[name].roles == roles, f"{name} declares other roles than the table"
     pages = {n for n, r in declared.items() if not r.path.startswith("/api/")}
-    mine = {n for n in pages if n.startswith(("account", "admin-", "login-two", "invitation"))}
+    prefixes = ("account", "admin-", "login-two", "invitation", "password-reset")
+    mine = {n for n in pages if n.startswith(prefixes)}
     assert mine == set(PAGE_ACCESS), "a page is missing from the access table"
 
 
