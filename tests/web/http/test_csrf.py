@@ -32,6 +32,7 @@ SAMPLES = {
     "token": "some-token",
     "center_id": "1",
     "user_id": "some-user",
+    "link_id": "1",
 }
 
 
