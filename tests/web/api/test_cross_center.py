@@ -43,6 +43,8 @@ NOT_RECORD_SCOPED = {
     "invitation-accept": "secret invitation token",
     "api-guest-join": "secret guest link",
     "guest": "secret guest link",
+    "password-reset-link": "secret password-reset token",
+    "password-reset-set": "secret password-reset token",
     "POST /guest/{token}": "secret guest link",
     "guest-room": "secret guest link",
     # Administration is network-wide and only admins pass the gate (test_admin_pages).
@@ -168,7 +170,7 @@ async def _worlds(client: Client, login_as: Login) -> list[World]:
         World(
             "a consultation the lecturer and trainee are not invited to",
             {"room_id": "interconsulta-lla", "recording_id": "xc-consult",
-             "track_id": str(consult_tracks[0])},
+             "track_id": str(consult_tracks[0]), "link_id": "some-link"},
             (demo.LECTURER, demo.TRAINEE),
         ),
     ]
