@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import require
+
 REPO = Path(__file__).resolve().parent.parent
 LOG_CONF = REPO / "deploy" / "nginx-access-log.conf"
 TOKEN = "0b5e7d1c-2f4a-4a7e-9c1d-3e8f6a2b9d10.1796000000.c2lnbmF0dXJlLW9mLXRoZS1saW5r"
@@ -58,8 +60,8 @@ def _free_port() -> int:
 def nginx(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """A real nginx on 127.0.0.1 with the deployed log format, answering 200 to everything."""
     binary = shutil.which("nginx", path="/usr/sbin:/usr/local/sbin:/usr/bin")
-    if binary is None:
-        pytest.skip("nginx is not installed")
+    require(binary is not None, "nginx (Debian nginx-light)")
+    assert binary is not None
     port = _free_port()
     log = tmp_path / "access.log"
     temp = {name: tmp_path / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
