@@ -47,6 +47,7 @@ from web.app.keys import (
     PASSWORDS,
     RESET_THROTTLE,
     SCALE_OUT,
+    SECRET_BOX,
     SESSIONS,
     SETTINGS,
 )
@@ -116,6 +117,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app[SESSIONS].configure(
         info={RETENTION_INFO_KEY: timedelta(days=365 * settings.retention_years + 1)}
     )
+    app[SECRET_BOX] = SecretBox(settings.secret_key)
     app[PASSWORDS] = Passwords(
         PasswordPolicy(
             time_cost=settings.argon2_time_cost,

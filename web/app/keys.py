@@ -9,6 +9,7 @@ from casebook.lockout import LockoutPolicy
 from casebook.models import User, UserSession
 from casebook.notifications import Notifier
 from casebook.passwords import Passwords
+from casebook.secret_box import SecretBox
 from casebook.storage import FileStore
 from signaling.namespace import CallNamespace
 from signaling.scaleout import RedisScaleOut
@@ -20,6 +21,7 @@ SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 PASSWORDS = web.AppKey("passwords", Passwords)
+SECRET_BOX = web.AppKey("secret_box", SecretBox)  # seals second-factor secrets
 I18N = web.AppKey("i18n", I18n)
 LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 # Password reset requests, each counted as a sign-in failure is (its own counts).

@@ -32,7 +32,7 @@ from casebook.clock import utcnow
 from casebook.errors import CasebookError
 from casebook.models import User
 from casebook.secret_box import SecretBox
-from web.app.keys import CALL_NAMESPACE, LOCKOUT, PASSWORDS, SESSIONS, SETTINGS
+from web.app.keys import CALL_NAMESPACE, LOCKOUT, PASSWORDS, SECRET_BOX, SESSIONS, SETTINGS
 from web.http.auth import (
     SESSION_COOKIE,
     TWO_FACTOR_ENABLED,
@@ -59,8 +59,8 @@ PASSWORD_PAGE = "/account/password"
 
 
 def secret_box(request: web.Request) -> SecretBox:
-    """The box the second factor's secrets are sealed in (the server key's)."""
-    return SecretBox(request.app[SETTINGS].secret_key)
+    """The box the second factor's secrets are sealed in (the server key's, derived once)."""
+    return request.app[SECRET_BOX]
 
 
 async def _record_own(
