@@ -188,6 +188,34 @@ async def _set_invitees(db: AsyncSession, session: ReviewSession, wanted: set[st
     await db.flush()
 
 
+def outside_centers(centers: frozenset[int], added: Iterable[User]) -> list[str]:
+    """The ids of the people in `added` whose center is not among `centers` (those of the
+    session's chair and invitees), in order."""
+    return sorted(user.id for user in added if user.center_id not in centers)
+
+
+async def _from_new_centers(
+    db: AsyncSession, caller: Caller, session: ReviewSession, wanted: Sequence[str]
+) -> list[str]:
+    """The newly invited people whose center the session does not reach yet.
+
+    Only a coordinator brings a new center into a session (issue 20): a chair who is not one
+    may invite people of the centers already taking part, and asks a coordinator for anyone
+    else (`invitee_outside_centers`, 403). A coordinator's invitation is that approval.
+    """
+    users = await _users(db, wanted)  # refuses anyone who cannot take part
+    present = {*await invitee_ids(db, session.id), session.chair_user_id}
+    centers = frozenset(await db.scalars(select(User.center_id).where(User.id.in_(present))))
+    outsiders = outside_centers(centers, [users[u] for u in set(wanted) - present])
+    if outsiders and caller.role is not Role.COORDINATOR:
+        raise SessionError(
+            "invitee_outside_centers",
+            f"{len(outsiders)} invited user(s) belong to a center not in the session yet; "
+            "a coordinator must invite them",
+        )
+    return outsiders
+
+
 def not_cancelled() -> Any:
     """A SQL condition true for sessions that were not cancelled."""
     return ~exists().where(SessionCancellation.session_id == ReviewSession.id)
@@ -287,6 +315,10 @@ async def update_session(
     """Change title, time, duration, invitees or the record of decisions (coordinator, chair)."""
     if not _may_run(caller, session):
         raise WorkflowError("not_allowed", "Only a coordinator or the chair may change a session.")
+    # Checked before anything changes: a refused invitation leaves the session as it was.
+    outsiders: list[str] = []
+    if "invitees" in fields:
+        outsiders = await _from_new_centers(db, caller, session, fields["invitees"])
     moved = False
     for name in ("title", "starts_at", "duration_minutes", "decisions"):
         if name in fields and fields[name] != getattr(session, name):
@@ -297,11 +329,14 @@ async def update_session(
         if room is not None:
             room.title = fields["title"]
     if "invitees" in fields:
-        await _users(db, fields["invitees"])
         await _set_invitees(db, session, set(fields["invitees"]))
     if moved:
         session.sequence += 1
     await _record(db, caller, "session.updated", session, fields=sorted(fields))
+    if outsiders:
+        # A coordinator inviting people from centers not yet in the session is the approval a
+        # chair needs for them; the trail says who approved whom.
+        await _record(db, caller, "session.outside_invitees_approved", session, users=outsiders)
     if moved or "invitees" in fields:
         people = participants(session, await invitee_ids(db, session.id))
         await notifier.notify(

@@ -75,6 +75,7 @@ CASEBOOK_STATUS = {
     "illegal_transition": 409,
     "session_not_empty": 409,
     "session_not_started": 409,
+    "invitee_outside_centers": 403,
     "too_large": 413,
     "unsupported_type": 415,
     "identifiers_found": 422,

@@ -28,6 +28,10 @@ REFUSALS = {
     "unknown_user": N_("One of the chosen people cannot take part."),
     "invalid_chair": N_("The chair must be a coordinator, specialist or lecturer."),
     "session_not_empty": N_("Take the cases off the agenda before cancelling the session."),
+    "invitee_outside_centers": N_(
+        "Only a coordinator can invite people from a center not yet in the session: ask one"
+        " to invite them."
+    ),
     "session_not_started": N_("A case is marked discussed once its session has started."),
     "invalid_form": N_("Check the highlighted fields."),
     "not_found": N_("There is no such case or session, or it is not yours to see."),
