@@ -253,3 +253,176 @@ def test_audio_ignores_loss_on_the_publishers_side() -> None:
 
     assert forwarder.on_source_loss(now=1.0) == []
     assert "ana" in delivered(forwarder.on_frame(EncodedFrame(b"o", 960, True), now=1.0))
+
+
+# --- simulcast: several layers of one source, one layer per subscriber --------------------
+
+LOW, MID, TOP = 0, 1, 2
+
+
+def layered() -> Forwarder:
+    return Forwarder("video", 90000, layers=3)
+
+
+def layer_requests(actions: list[Action]) -> list[int]:
+    return [a.layer for a in actions if isinstance(a, RequestKeyframe)]
+
+
+def test_a_simulcast_subscriber_starts_on_the_top_layer_and_ignores_the_others() -> None:
+    forwarder = layered()
+    assert layer_requests(forwarder.subscribe("ana", now=0.0)) == [TOP]
+
+    assert delivered(forwarder.on_frame(key(0), now=0.0, layer=LOW)) == {}
+    assert set(delivered(forwarder.on_frame(key(0), now=0.0, layer=TOP))) == {"ana"}
+    assert delivered(forwarder.on_frame(delta(3000), now=0.03, layer=MID)) == {}
+    assert set(delivered(forwarder.on_frame(delta(3000), now=0.03, layer=TOP))) == {"ana"}
+    assert forwarder.current_layer("ana") == TOP
+
+
+def test_a_switch_waits_for_the_target_keyframe_and_keeps_the_old_layer_until_then() -> None:
+    forwarder = layered()
+    forwarder.subscribe("ana", now=0.0)
+    forwarder.on_frame(key(0), now=0.0, layer=TOP)
+
+    assert layer_requests(forwarder.set_target_layer("ana", LOW, now=1.0)) == [LOW]
+    # The low layer's delta frames are useless without its keyframe: the top layer goes on.
+    assert delivered(forwarder.on_frame(delta(90_000), now=1.0, layer=LOW)) == {}
+    assert set(delivered(forwarder.on_frame(delta(90_000), now=1.0, layer=TOP))) == {"ana"}
+
+    assert set(delivered(forwarder.on_frame(key(93_000), now=1.03, layer=LOW))) == {"ana"}
+    assert delivered(forwarder.on_frame(delta(96_000), now=1.06, layer=TOP)) == {}
+    assert set(delivered(forwarder.on_frame(delta(96_000), now=1.06, layer=LOW))) == {"ana"}
+    assert forwarder.current_layer("ana") == LOW
+
+
+def test_the_timeline_stays_continuous_across_a_layer_switch() -> None:
+    forwarder = layered()
+    forwarder.subscribe("ana", now=0.0)
+    top_origin, low_origin = 1_000_000, 4_000_000_000  # each encoder has its own origin
+    out = [delivered(forwarder.on_frame(key(top_origin), now=0.0, layer=TOP))["ana"].timestamp]
+    out.append(
+        delivered(forwarder.on_frame(delta(top_origin + 3000), now=FRAME_SECONDS, layer=TOP))[
+            "ana"
+        ].timestamp
+    )
+    forwarder.set_target_layer("ana", LOW, now=0.05)
+    switched = delivered(forwarder.on_frame(key(low_origin), now=2 * FRAME_SECONDS, layer=LOW))
+    out.append(switched["ana"].timestamp)
+    after = delivered(forwarder.on_frame(delta(low_origin + 3000), now=0.1, layer=LOW))
+    out.append(after["ana"].timestamp)
+
+    assert out == [0, 3000, 6000, 9000]
+
+
+def test_two_subscribers_get_different_layers_of_one_source() -> None:
+    forwarder = layered()
+    forwarder.subscribe("strong", now=0.0)
+    forwarder.subscribe("weak", now=0.0, layer=LOW)
+
+    assert set(delivered(forwarder.on_frame(key(0), now=0.0, layer=TOP))) == {"strong"}
+    assert set(delivered(forwarder.on_frame(key(0), now=0.0, layer=LOW))) == {"weak"}
+    assert delivered(forwarder.on_frame(key(0), now=0.0, layer=MID)) == {}
+
+
+def test_a_weak_subscribers_keyframe_requests_go_to_its_own_layer() -> None:
+    forwarder = layered()
+    forwarder.subscribe("strong", now=0.0)
+    forwarder.subscribe("weak", now=0.0, layer=LOW)
+    forwarder.on_frame(key(0), now=0.0, layer=TOP)
+    forwarder.on_frame(key(0), now=0.0, layer=LOW)
+
+    asked = [
+        layer
+        for i in range(20)
+        for layer in layer_requests(forwarder.on_keyframe_request("weak", now=1.0 + 0.1 * i))
+    ]
+
+    assert asked and set(asked) == {LOW}
+    assert forwarder.keyframe_requests_sent_for(TOP) == 1  # the strong subscriber's first
+
+
+def test_the_top_layer_is_asked_for_a_keyframe_at_most_once_a_second() -> None:
+    forwarder = layered()
+    forwarder.subscribe("ana", now=0.0)
+    forwarder.subscribe("ben", now=0.0)
+    forwarder.on_frame(key(0), now=0.0, layer=TOP)
+
+    sent = 0
+    for i in range(1, 91):  # three seconds of PLIs from both, and top-layer delta frames
+        now = i * FRAME_SECONDS
+        sent += requests(forwarder.on_keyframe_request("ana" if i % 2 else "ben", now=now))
+        sent += requests(forwarder.on_frame(delta(i * FRAME_TICKS), now=now, layer=TOP))
+
+    assert sent == 3  # at 1 s, 2 s and 3 s: never two within a second
+
+
+def test_the_lower_layers_keep_the_short_request_interval() -> None:
+    forwarder = layered()
+    forwarder.subscribe("weak", now=0.0, layer=LOW)
+    forwarder.on_frame(key(0), now=0.0, layer=LOW)
+
+    assert layer_requests(forwarder.on_keyframe_request("weak", now=1.0)) == [LOW]
+    assert layer_requests(forwarder.on_keyframe_request("weak", now=1.35)) == [LOW]
+
+
+def test_a_switch_back_before_the_keyframe_costs_nothing() -> None:
+    forwarder = layered()
+    forwarder.subscribe("ana", now=0.0)
+    forwarder.on_frame(key(0), now=0.0, layer=TOP)
+    forwarder.set_target_layer("ana", LOW, now=1.0)
+
+    assert forwarder.set_target_layer("ana", TOP, now=1.1) == []
+    assert delivered(forwarder.on_frame(key(9000), now=1.2, layer=LOW)) == {}
+    assert set(delivered(forwarder.on_frame(delta(9000), now=1.2, layer=TOP))) == {"ana"}
+
+
+def test_loss_on_one_layer_holds_only_that_layers_subscribers() -> None:
+    forwarder = layered()
+    forwarder.subscribe("strong", now=0.0)
+    forwarder.subscribe("weak", now=0.0, layer=LOW)
+    forwarder.on_frame(key(0), now=0.0, layer=TOP)
+    forwarder.on_frame(key(0), now=0.0, layer=LOW)
+
+    assert layer_requests(forwarder.on_source_loss(now=1.0, layer=LOW)) == [LOW]
+    assert delivered(forwarder.on_frame(delta(3000), now=1.0, layer=LOW)) == {}
+    assert set(delivered(forwarder.on_frame(delta(3000), now=1.0, layer=TOP))) == {"strong"}
+
+
+def test_a_thinned_subscriber_gets_only_keyframes_which_are_asked_for_in_time() -> None:
+    forwarder = video()  # a screen share: one layer
+    forwarder.subscribe("weak", now=0.0)
+    forwarder.subscribe("strong", now=0.0)
+    forwarder.on_frame(key(0), now=0.0)
+    forwarder.set_keyframe_interval("weak", 2.0, now=0.0)
+
+    got: list[bool] = []
+    sent = 0
+    for i in range(1, 151):  # five seconds at 30 fps, a keyframe whenever one is asked for
+        now = i * FRAME_SECONDS
+        frame = key(i * FRAME_TICKS) if sent_before(forwarder, sent) else delta(i * FRAME_TICKS)
+        sent = forwarder.keyframe_requests_sent
+        actions = forwarder.on_frame(frame, now=now)
+        assert "strong" in delivered(actions)
+        if "weak" in delivered(actions):
+            got.append(delivered(actions)["weak"].keyframe)
+
+    assert got and all(got)  # keyframes only: a frame every two seconds, not none
+    assert 2 <= len(got) <= 3
+
+
+def sent_before(forwarder: Forwarder, seen: int) -> bool:
+    """Whether the forwarder asked for a keyframe since `seen` (the publisher answers it)."""
+    return forwarder.keyframe_requests_sent > seen
+
+
+def test_full_rate_resumes_at_the_next_keyframe_not_mid_reference_chain() -> None:
+    forwarder = video()
+    forwarder.subscribe("ana", now=0.0)
+    forwarder.set_keyframe_interval("ana", 2.0, now=0.0)
+    forwarder.on_frame(key(0), now=0.0)
+    assert delivered(forwarder.on_frame(delta(3000), now=0.03)) == {}
+
+    forwarder.set_keyframe_interval("ana", None, now=0.05)
+    assert delivered(forwarder.on_frame(delta(6000), now=0.06)) == {}
+    assert "ana" in delivered(forwarder.on_frame(key(9000), now=0.1))
+    assert "ana" in delivered(forwarder.on_frame(delta(12000), now=0.13))
