@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from casebook import cases, demo, review_sessions
 from casebook.cases import Caller
@@ -16,6 +18,8 @@ from tests.browser.calls import (
     OpenPeople,
     Person,
     chair_and_waiting_guest,
+    go_to_prejoin,
+    join,
 )
 from tests.live import LiveServer
 from web.app.keys import NOTIFIER, SESSIONS
@@ -74,10 +78,11 @@ def test_the_chair_moves_to_the_next_case_and_the_specialists_panel_follows(
         assert "ASR" in page.locator("#casepanel-patient").inner_text()
         assert page.locator("#casepanel-position").inner_text() == "1 de 2"
         assert page.locator("#casepanel-agenda li").count() == 2
-    # Only the chair has the controls, and the action that issues the recommendation.
+    # Only the chair has the controls. The board starts in three days: nobody is offered to
+    # issue the recommendation yet (its first step, marking the case discussed, would be refused).
     assert specialist.page.locator("#casepanel-next").count() == 0
     assert specialist.page.locator("#casepanel-issue").count() == 0
-    assert chair.page.locator("#casepanel-issue").inner_text() == "Emitir recomendación"
+    assert chair.page.locator("#casepanel-issue").count() == 0
     assert chair.page.locator("#casepanel-status").inner_text() == "Programado"
     chair.page.screenshot(path=str(artifacts / "call-case-panel-chair.png"))
 
@@ -100,3 +105,31 @@ def test_the_chair_moves_to_the_next_case_and_the_specialists_panel_follows(
     assert specialist.page.locator("#casepanel-body").is_hidden()
     specialist.page.click("#casepanel-toggle")
     assert specialist.page.locator("#casepanel-question").is_visible()
+
+
+def test_the_chair_is_offered_the_recommendation_once_the_session_starts_without_a_reload(
+    call_server: LiveServer, open_people: OpenPeople
+) -> None:
+    lead = 40.0  # seconds from now to the board's start: time for the chair to enter the call
+    starts = time.time() + lead
+
+    async def start_soon() -> None:
+        async with call_server.app[SESSIONS]() as db:
+            await db.execute(
+                update(ReviewSession)
+                .where(ReviewSession.room_id == BOARD)
+                .values(starts_at=datetime.fromtimestamp(starts, UTC))
+            )
+            await db.commit()
+
+    call_server.run(start_soon(), timeout=30)
+    [chair] = open_people(call_server, COORDINATOR)  # the demo board's chair
+    go_to_prejoin(chair, call_server, BOARD)
+    join(chair)
+    chair.page.wait_for_selector("#casepanel-status", timeout=WAIT_MS)
+    if time.time() < starts - 1:  # (pinned in any case by the test above, three days ahead)
+        assert chair.page.locator("#casepanel-issue").count() == 0
+    # The page reads the case again when the session starts: the action appears by itself.
+    chair.page.wait_for_selector("#casepanel-issue", state="visible", timeout=lead * 1000 + WAIT_MS)
+    assert chair.page.locator("#casepanel-issue").inner_text() == "Emitir recomendación"
+    assert chair.page.locator("#casepanel-status").inner_text() == "Programado"

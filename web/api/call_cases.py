@@ -15,6 +15,8 @@ posts to (which check and audit as always) and the consultants who may co-sign.
 
 from __future__ import annotations
 
+import math
+
 from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebook import attachments, cases, opinions, review_sessions
 from casebook.access import can_view_case
 from casebook.cases import Caller, CaseView
+from casebook.clock import as_utc, utcnow
 from casebook.models import Case, CaseStatus, ReviewSession
 from casebook.triage import Urgency
 from casebook.workflow import CaseAction
@@ -52,6 +55,9 @@ class PanelAgendaOut(BaseModel):
     session_id: int
     title: str
     chair_user_id: str
+    # Seconds until the session starts (0 once it has): the chair's panel offers to mark a
+    # case discussed only from then on, and reads the agenda again when that time comes.
+    starts_in_seconds: int
     items: list[PanelItemOut]
 
 
@@ -59,7 +65,8 @@ class PanelRecommendationOut(BaseModel):
     """For the session's chair only: how to issue the nota from the call.
 
     `discussed_url` is set while the case is still only scheduled: the panel marks it discussed
-    there first (the workflow issues only for discussed cases), then posts to `issue_url`.
+    there first (the workflow issues only for discussed cases), then posts to `issue_url`. A
+    case still only scheduled has no form before the session starts.
     """
 
     issue_url: str
@@ -113,10 +120,15 @@ async def room_agenda(request: web.Request) -> web.StreamResponse:
             )
         reply = PanelAgendaOut(
             session_id=session.id, title=session.title, chair_user_id=session.chair_user_id,
-            items=items,
+            starts_in_seconds=_starts_in(session), items=items,
         )
         await db.commit()
     return json_reply(reply)
+
+
+def _starts_in(session: ReviewSession) -> int:
+    """Whole seconds until the session starts, rounded up; 0 once it has started."""
+    return max(0, math.ceil((as_utc(session.starts_at) - utcnow()).total_seconds()))
 
 
 async def _case_at(db: AsyncSession, session: ReviewSession, item: int) -> tuple[Case, int]:
@@ -170,7 +182,8 @@ async def _chair_recommendation(
     allowed = view.allowed_actions(who)
     if CaseAction.ISSUE_RECOMMENDATION in allowed:
         discussed_url = None
-    elif CaseAction.MARK_DISCUSSED in allowed:
+    elif CaseAction.MARK_DISCUSSED in allowed and _starts_in(session) == 0:
+        # Before the session starts the server refuses it (`session_not_started`): not offered.
         discussed_url = SESSION_DISCUSSED.format(session_id=session.id, code=view.case.code)
     else:
         return None

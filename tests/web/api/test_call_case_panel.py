@@ -155,6 +155,12 @@ async def test_only_the_chair_gets_the_in_call_recommendation_form_and_it_uses_t
     specialist = await sign_in(web_client, login_as, demo.SPECIALIST_LA_RAZA)
     assert (await specialist.ok("GET", f"{AGENDA}/1"))["recommendation"] is None
     chair = await sign_in(web_client, login_as, demo.COORDINATOR)  # the demo board's chair
+    # The board starts in three days: marking the case discussed (the form's first step) would
+    # be refused, so the chair is offered no form yet, and told when the session starts.
+    assert (await chair.ok("GET", f"{AGENDA}/1"))["recommendation"] is None
+    assert (await chair.ok("GET", AGENDA))["starts_in_seconds"] > 2 * 24 * 3600
+    await begin_session(web_client.app, board)
+    assert (await chair.ok("GET", AGENDA))["starts_in_seconds"] == 0
     first = await chair.ok("GET", f"{AGENDA}/1")
     assert (first["code"], first["status"]) == (scheduled, "scheduled")
     form = first["recommendation"]
@@ -165,7 +171,6 @@ async def test_only_the_chair_gets_the_in_call_recommendation_form_and_it_uses_t
     laraza = await demo_user_id(web_client, demo.SPECIALIST_LA_RAZA)
     assert laraza in names and await demo_user_id(web_client, demo.COORDINATOR) not in names
 
-    await begin_session(web_client.app, board)
     await chair.ok("POST", form["discussed_url"])
     discussed = await chair.ok("GET", f"{AGENDA}/1")
     assert discussed["status"] == "discussed"

@@ -85,6 +85,8 @@ export class CasePanel {
     this.recommendation = null;
     /** The code of the case this page just issued the recommendation for (says so in the panel). */
     this.issued = null;
+    /** The timer that reads the agenda again when the session starts (see `loadAgenda`). */
+    this.startTimer = null;
   }
 
   /** Build the panel's skeleton and read the agenda; called when the call view opens. */
@@ -144,11 +146,26 @@ export class CasePanel {
     try {
       const agenda = await getJson(this.agendaUrl);
       this.items = agenda.items || [];
+      this.untilStart(agenda.starts_in_seconds);
     } catch (error) {
       console.warn("junta: agenda not loaded: %s", error.status || error);
       this.items = [];
     }
     await this.goTo(this.current, { force: true });
+  }
+
+  /**
+   * Before the session starts the server offers the chair no way to mark a case discussed (it
+   * would refuse it), so the action is not shown; when the start comes, read the agenda and the
+   * case again and it appears. A timer's longest wait is about 24 days: a later start is checked
+   * again then.
+   */
+  untilStart(seconds) {
+    clearTimeout(this.startTimer);
+    this.startTimer = null;
+    if (!this.canMove || !(seconds > 0)) return;
+    const wait = Math.min(seconds * 1000 + 500, 2 ** 31 - 1);
+    this.startTimer = setTimeout(() => this.loadAgenda(), wait);
   }
 
   async goTo(item, { force = false } = {}) {
