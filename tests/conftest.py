@@ -21,6 +21,7 @@ Application:
   each factory call builds its own app, on the same database).
 - `login_as` — `await login_as(web_client, "especialista.laraza@junta.example")` signs in with
   the demo password and returns the session's CSRF token (for `X-CSRF-Token`).
+- `playwright_session` — Playwright's sync API, started once for every browser of the session.
 - `live_server` — a started `tests.live.LiveServer` (function-scoped: a fresh SQLite copy of the
   demo database per test, reconnect grace 2 s); `.url`, `.app`, `.run(coro)`,
   `.session_cookie(email)` for Playwright's `context.add_cookies([...])`. Use
@@ -50,7 +51,7 @@ from casebook.db import create_engine, session_factory
 from casebook.demo import DEMO_PASSWORD
 from tests.casebook.mail_server import SmtpServer
 from tests.live import LiveServer, test_box, test_settings
-from tests.services import POSTGRES_URL, port_open, require
+from tests.services import POSTGRES_URL, network_available, port_open, require
 from web.app.factory import create_app
 from web.app.settings import Settings
 
@@ -78,6 +79,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return item.get_closest_marker("browser") is not None or browser_dir in item.path.parents
 
     items.sort(key=is_browser_test)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A `network` test needs root and the tools of tests/network: skipped without them on a
+    developer machine, failed under CI=true (like PostgreSQL, Redis and Chromium)."""
+    if item.get_closest_marker("network") is not None:
+        require(network_available(), "root with ip, tc, iptables and turnserver (coturn)")
+
+
+@pytest.fixture(scope="session")
+def playwright_session() -> Iterator[Any]:
+    """Playwright's sync API, started once: the browsers of tests/browser and tests/network
+    are all launched from it (a second sync Playwright in the same thread would fail)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
 
 
 # ---------------------------------------------------------------- PostgreSQL server helpers

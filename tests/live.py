@@ -74,6 +74,9 @@ class LiveServer:
         reconnect_grace: float = 2.0,
         database_url: str | None = None,
         demo: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        netns: str | None = None,
         **settings_overrides: Any,
     ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -90,12 +93,16 @@ class LiveServer:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._app: web.Application | None = None
-        self.port = 0
+        self.host = host
+        self.port = port
+        # A network namespace (tests.network) the server's thread enters before it opens any
+        # socket: the site, the media node's ICE candidates and its health check live there.
+        self.netns = netns
 
     @property
     def url(self) -> str:
         """Base URL without a trailing slash, e.g. http://127.0.0.1:41234."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def app(self) -> web.Application:
@@ -113,7 +120,10 @@ class LiveServer:
         )
         self._thread.start()
         started.result(timeout)
-        self._wait_healthy(timeout)
+        if self.netns is None:
+            self._wait_healthy(timeout)
+        else:
+            self._wait_healthy_in_namespace(timeout)
         return self
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
@@ -162,6 +172,10 @@ class LiveServer:
         assert self._loop is not None
         asyncio.set_event_loop(self._loop)
         try:
+            if self.netns is not None:
+                from tests.network.netns import enter_namespace
+
+                enter_namespace(self.netns)
             self._loop.run_until_complete(self._startup())
         except BaseException as error:
             started.set_exception(error)
@@ -173,7 +187,7 @@ class LiveServer:
         self._app = create_app(self.settings, demo=self._demo)
         self._runner = web.AppRunner(self._app, handle_signals=False, shutdown_timeout=2.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
 
@@ -185,6 +199,24 @@ class LiveServer:
         for task in leftovers:
             task.cancel()
         await asyncio.gather(*leftovers, return_exceptions=True)
+
+    def _wait_healthy_in_namespace(self, timeout: float) -> None:
+        """`_wait_healthy` from a thread inside the server's namespace (the test's own thread
+        may have no route to it)."""
+        from tests.network.netns import enter_namespace
+
+        done: Future[None] = Future()
+
+        def check() -> None:
+            try:
+                enter_namespace(str(self.netns))
+                self._wait_healthy(timeout)
+                done.set_result(None)
+            except BaseException as error:
+                done.set_exception(error)
+
+        threading.Thread(target=check, name="junta-live-health", daemon=True).start()
+        done.result(timeout + 5)
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -1,7 +1,8 @@
 """Which real services the suite may use, and the rule that CI never skips them.
 
-Tests that need PostgreSQL, Redis or Chromium call `require(...)`: on a developer machine a missing
-service skips the test with a reason; with CI=true it fails, because CI must exercise them.
+Tests that need PostgreSQL, Redis, Chromium or namespace networks call `require(...)`: on a
+developer machine a missing service skips the test with a reason; with CI=true it fails,
+because CI must exercise them.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 
 import pytest
 
@@ -57,7 +59,26 @@ def chromium_available() -> bool:
     return shutil.which(CHROMIUM) is not None or os.path.exists(CHROMIUM)
 
 
+def network_available() -> bool:
+    """Test networks of namespaces (tests/network): root, `ip`, `tc`, `iptables`, and Debian's
+    coturn for the TURN tests."""
+    tools = ("ip", "tc", "iptables", "turnserver")
+    return os.geteuid() == 0 and all(shutil.which(tool) for tool in tools)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """SIGTERM a process the test started, SIGKILL it if it has not ended within `grace`."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=grace)

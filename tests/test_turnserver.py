@@ -27,7 +27,7 @@ import pytest
 
 from signaling.ice import turn_credentials
 from tests.faults.servers import wait_until
-from tests.services import free_port, require
+from tests.services import free_port, require, stop_process
 from tests.turn_client import TCP, TurnClient
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,12 +67,7 @@ def turnserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         wait_until(lambda: _udp_answers(port), 10, "turnserver answering")
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
         log.close()
 
 

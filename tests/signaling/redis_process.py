@@ -19,7 +19,7 @@ from aiohttp import web
 
 from signaling.scaleout import RedisScaleOut
 from signaling.server import build_socket_server
-from tests.services import free_port, port_open
+from tests.services import free_port, port_open, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = b"test-secret-for-join-tokens-0123"  # as tests/signaling/conftest.py
@@ -73,13 +73,7 @@ class RedisProcess:
         raise RuntimeError("the signaling process did not start within 30 s")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 def main() -> None:
