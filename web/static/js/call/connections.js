@@ -10,7 +10,7 @@ import { t } from "./i18n.js";
 import { PeerLink } from "./peer.js";
 import { render, renderConnection, renderTiles } from "./render.js";
 import { SfuSession } from "./sfu.js";
-import { toast } from "./ui.js";
+import { setBanner, toast } from "./ui.js";
 
 // Moving to the SFU: a P2P connection closes once the subscription carries that peer's media, or
 // after this long (PROTOCOL.md, make-before-break).
@@ -94,10 +94,16 @@ export function enterSfu() {
     localMedia,
   });
   call.sfu = sfu;
-  sfu.addEventListener("trouble", () => {
+  sfu.addEventListener("trouble", ({ detail }) => {
+    // The publish limit has its own lasting message (below), not a passing toast.
+    if (detail.code === "too_many_tracks") return;
     toast($("toasts"), t("The connection with the media server failed. Retrying…"), { kind: "warn" });
   });
   sfu.addEventListener("change", () => {
+    // Shown while the server refuses our tracks (`too_many_tracks`); the leg retries by itself.
+    setBanner($("publish-limit"), sfu.publishLimited && !sfu.closed
+      ? t("You have reached the limit of new video and audio for now. Your camera, microphone and screen will be sent again as soon as the server allows it; retrying…")
+      : null);
     handOver();
     renderTiles();
     renderConnection();
@@ -129,10 +135,16 @@ function handOver() {
   }
 }
 
-/** Back to P2P (the room emptied and started again without the SFU). */
-export function leaveSfu(reopenLinks = false) {
+/** Close the SFU session, if any, and what it shows. */
+export function closeSfu() {
   if (call.sfu) call.sfu.close();
   call.sfu = null;
+  setBanner($("publish-limit"), null);
+}
+
+/** Back to P2P (the room emptied and started again without the SFU). */
+export function leaveSfu(reopenLinks = false) {
+  closeSfu();
   call.mode = "p2p";
   logEvent("sfu-stop");
   if (reopenLinks) {

@@ -2,7 +2,7 @@
 // signaling, the connections, the camera and microphone) and the "left" screen says why.
 
 import { $, call, ice, links, media, show } from "./callstate.js";
-import { dropLink } from "./connections.js";
+import { closeSfu, dropLink } from "./connections.js";
 import { speaking } from "./controls.js";
 import { t } from "./i18n.js";
 import { meter } from "./prejoin.js";
@@ -18,8 +18,7 @@ export function ended(text) {
   if (call.screenStream) for (const track of call.screenStream.getTracks()) track.stop();
   call.screenStream = null;
   for (const id of [...links.keys()]) dropLink(id);
-  if (call.sfu) call.sfu.close();
-  call.sfu = null;
+  closeSfu();
   ice.close();
   media.stop();
   meter.close();

@@ -59,6 +59,8 @@ export class SfuSession extends EventTarget {
     this.publishRestart = false;
     this.publishFailures = 0;
     this.publishes = 0;
+    /** The server refused our last publish offer with `too_many_tracks`: retrying until it lets it through. */
+    this.publishLimited = false;
     /** Subscribe leg. */
     this.subscribePc = null;
     this.offers = Promise.resolve();
@@ -134,12 +136,16 @@ export class SfuSession extends EventTarget {
         this.#flushCandidates(pc);
         this.publishRestart = false;
         this.publishFailures = 0;
+        this.publishLimited = false;
         this.publishes += 1;
         this.#armConnectTimer(pc, "publish");
       } catch (error) {
         this.lastError = describe(error);
         console.warn(`junta: SFU publish failed: ${describe(error)}`);
-        if (pc === this.publishPc) this.#retry("publish", error);
+        if (pc === this.publishPc) {
+          this.publishLimited = Boolean(error) && error.code === "too_many_tracks";
+          this.#retry("publish", error);
+        }
       }
       this.#changed();
     });
@@ -342,6 +348,7 @@ export class SfuSession extends EventTarget {
     if (this.closed || on === this.canPublish) return;
     this.canPublish = on;
     clearTimeout(this.timers.get("publish:retry"));
+    this.publishLimited = false;
     if (on) {
       this.publishFailures = 0;
       this.#openPublish(false);
