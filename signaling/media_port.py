@@ -98,6 +98,10 @@ class MediaPort(Protocol):
         """The tracks published in a room."""
         ...
 
+    async def set_paused(self, room_id: str, peer_id: str, track_id: str, paused: bool) -> None:
+        """Stop (or restart) forwarding one track to one subscriber; the track stays offered."""
+        ...
+
     async def close_leg(self, room_id: str, peer_id: str, leg: Leg) -> None:
         """Close one of a participant's connections (the client replaces a failed one)."""
         ...

@@ -167,8 +167,16 @@ class SfuResubscribe(_Strict):
     action: Literal["resubscribe"]
 
 
+class SfuReceive(_Strict):
+    """What the client wants forwarded to it: `video: false` is "audio only" (a weak link)."""
+
+    action: Literal["receive"]
+    video: bool
+
+
 SfuAction = Annotated[
-    SfuPublish | SfuAnswer | SfuCandidate | SfuResubscribe, Field(discriminator="action")
+    SfuPublish | SfuAnswer | SfuCandidate | SfuResubscribe | SfuReceive,
+    Field(discriminator="action"),
 ]
 
 

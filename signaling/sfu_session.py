@@ -26,7 +26,15 @@ from .media_port import (
     RoomMoved,
     SubscriptionOffer,
 )
-from .protocol import SfuAnswer, SfuCandidate, SfuPayload, SfuPublish, check_sdp, ok
+from .protocol import (
+    SfuAnswer,
+    SfuCandidate,
+    SfuPayload,
+    SfuPublish,
+    SfuReceive,
+    check_sdp,
+    ok,
+)
 from .publish_limits import PublishBudget
 from .roomstate import PeerRecord, RoomState
 from .subscription import Offered, Subscription
@@ -230,6 +238,8 @@ class SfuSessions:
                 return await self._answer(media, room, grant, peer_id, action)
             if isinstance(action, SfuCandidate):
                 return await self._candidate(media, room, grant, peer_id, action)
+            if isinstance(action, SfuReceive):
+                return await self._receive(media, room, grant, peer_id, action)
             return await self._resubscribe(media, room, grant, peer_id)
         except MediaRefused as exc:
             log.info("signaling.sfu.refused room=%s peer=%s action=%s code=%s", room, peer_id,
@@ -290,6 +300,28 @@ class SfuSessions:
         self._schedule(room, peer_id)
         log.info("signaling.sfu.resubscribe room=%s peer=%s", room, peer_id)
         return ok()
+
+    async def _receive(self, media: MediaPort, room: str, grant: JoinGrant, peer_id: str,
+                       p: SfuReceive) -> dict[str, Any]:
+        """Audio only (`video: false`) or video again: pause or resume, for this peer, every
+        video track it was offered; offers made later follow the same wish (`_offer`)."""
+        sub = self._subscription(room, grant, peer_id)
+        sub.receive_video = p.video
+        await self._pause_video(media, room, peer_id, sub.video_tracks, not p.video)
+        log.info("signaling.sfu.receive room=%s peer=%s video=%s tracks=%d", room, peer_id,
+                 p.video, len(sub.video_tracks))
+        return ok()
+
+    @staticmethod
+    async def _pause_video(media: MediaPort, room: str, peer_id: str, tracks: frozenset[str],
+                           paused: bool) -> None:
+        for track_id in sorted(tracks):
+            try:
+                await media.set_paused(room, peer_id, track_id, paused)
+            except MediaRefused as exc:
+                # A track that ended meanwhile (or not forwarded to this peer any more).
+                log.info("signaling.sfu.pause_skipped room=%s peer=%s track=%s code=%s", room,
+                         peer_id, track_id, exc.code)
 
     def _subscription(self, room: str, grant: JoinGrant, peer_id: str) -> Subscription:
         sessions = self._rooms.get(room)
@@ -370,6 +402,12 @@ class SfuSessions:
             if sub.generation != generation:
                 return  # the leg was replaced meanwhile; the fresh one makes its own offer
             offered, event = offer_event(offer, peers)
+            sub.video_tracks = frozenset(
+                t.track_id for t in offer.tracks_by_mid.values() if t.kind == "video"
+            )
+            if not sub.receive_video:
+                # Paused before the answer, so no video frame reaches a peer in audio only.
+                await self._pause_video(self.media, room, peer_id, sub.video_tracks, True)
             sub.sent(offered, event)
             made = True
             log.info("signaling.sfu.offer room=%s peer=%s tracks=%d", room, peer_id,

@@ -19,6 +19,10 @@ class Subscription:
         self.offered: Offered = frozenset()  # what the last offer carried
         self.pending: dict[str, Any] | None = None  # the offer awaiting an answer
         self.generation = 0  # bumped by reset(): work begun before it is void
+        # "Audio only": the peer asked for no video; every video track it is offered is paused
+        # for it on the media node (kept across reset(): the wish outlives one connection).
+        self.receive_video = True
+        self.video_tracks: frozenset[str] = frozenset()  # video track ids of the last offer
         self._busy = False
         self._stale = False
 

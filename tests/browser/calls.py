@@ -208,6 +208,15 @@ def chair_and_waiting_guest(open_people: OpenPeople, server: LiveServer) -> tupl
     return chair, guest
 
 
+def admit_waiting_guest(chair: Person, guest: Person) -> None:
+    """The chair admits the guest of `chair_and_waiting_guest` from the participants panel."""
+    chair.page.wait_for_selector("#people-badge:not([hidden])", timeout=10_000)
+    chair.open_panel("people")
+    entry = chair.page.locator(f'#waiting-list li[data-peer-id="{guest.peer_id}"]')
+    entry.get_by_role("button", name="Admitir a Dra. Leticia Canul Pech").click()
+    guest.page.wait_for_selector('#call[data-view="incall"]', timeout=15_000)
+
+
 def wait_until(
     condition: Callable[[], Any], *, timeout: float, interval: float = 0.1, what: str = ""
 ) -> Any:

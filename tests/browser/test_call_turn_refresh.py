@@ -21,6 +21,7 @@ from tests.browser.calls import (
     LARAZA,
     MERIDA,
     Person,
+    admit_waiting_guest,
     assert_frames_flow,
     go_to_prejoin,
     join,
@@ -124,11 +125,7 @@ def test_a_waiting_specialist_has_no_turn_until_admitted_then_keeps_it_fresh_thr
     time.sleep(1)
     assert turn_username(guest) is None  # not before admission
 
-    coordinator.page.wait_for_selector("#people-badge:not([hidden])", timeout=5_000)
-    coordinator.open_panel("people")
-    entry = coordinator.page.locator(f'#waiting-list li[data-peer-id="{guest.peer_id}"]')
-    entry.get_by_role("button", name="Admitir a Dra. Leticia Canul Pech").click()
-    guest.page.wait_for_selector('#call[data-view="incall"]', timeout=15_000)
+    admit_waiting_guest(coordinator, guest)
     wait_connected(coordinator, guest)
     first = turn_username(guest)
     assert first is not None

@@ -3,9 +3,12 @@ publish, answer subscription offers and decode what they receive. Nothing is moc
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
+
+from tests.media.peers import wait_until
 
 from .conftest import OFFER_SDP, CallServer, assert_relays
 from .sfu_bots import SfuBot, SfuCallServer, sfu_server
@@ -88,8 +91,6 @@ async def test_a_board_is_sfu_from_the_first_joiner_and_a_late_joiner_sees_at_on
 
 
 async def wait_for_offers(bot: SfuBot, count: int) -> None:
-    from tests.media.peers import wait_until
-
     await wait_until(lambda: len(bot.offers) >= count and len(bot.answered_at) >= count, 5)
 
 
@@ -152,3 +153,54 @@ async def test_admission_to_a_board_carries_the_mode_and_the_offer_follows(
     assert admitted["mode"] == "sfu"
     await guest.wait_for_video(chair.peer_id, within=5)
     assert guest.page.order.index("admitted") < guest.page.order.index("sfu")
+
+
+async def test_audio_only_pauses_every_video_track_for_that_peer_and_later_ones_too(
+    sfu_server: SfuCallServer,
+) -> None:
+    chair = await sfu_server.bot("chair", room_kind="board")
+    viewer = await sfu_server.bot("viewer", room_kind="board", publish=False)
+    assert (await join(chair))["mode"] == "sfu"
+    assert (await chair.publish())["ok"]
+    assert (await join(viewer))["mode"] == "sfu"
+    await viewer.wait_for_media(chair.peer_id, within=8)
+
+    assert await viewer.page.call("sfu", {"action": "receive", "video": False}) == {"ok": True}
+    video, audio = viewer.video_from(chair.peer_id), viewer.media_from(chair.peer_id, "audio")
+    assert video is not None and audio is not None
+    await _settle()
+    frozen_at, heard_at = video.frames, audio.frames
+    await _settle()
+    assert video.frames == frozen_at, "video still forwarded in audio only"
+    assert audio.frames > heard_at, "audio stopped with the video"
+
+    # A publisher arriving later: its video is paused for the viewer from its first offer.
+    speaker = await sfu_server.bot("speaker", room_kind="board")
+    assert (await join(speaker))["mode"] == "sfu"
+    assert (await speaker.publish())["ok"]
+    await wait_until(lambda: viewer.media_from(speaker.peer_id, "audio") is not None, 8)
+    await _settle()
+    assert viewer.video_from(speaker.peer_id) is None
+
+    # Video again: both publishers' video flows once more (from a keyframe).
+    assert await viewer.page.call("sfu", {"action": "receive", "video": True}) == {"ok": True}
+    await wait_until(lambda: video.frames > frozen_at, 8)
+    await viewer.wait_for_video(speaker.peer_id, within=8)
+
+
+async def test_receive_needs_the_sfu_and_a_boolean(sfu_server: SfuCallServer) -> None:
+    alice = await sfu_server.participant("alice", room="small")
+    await sfu_server.participant("bob", room="small")
+    answer = await alice.call("sfu", {"action": "receive", "video": False})
+    assert answer["ok"] is False and answer["error"]["code"] == "not_sfu", answer
+    chair = await sfu_server.bot("chair", room_kind="board")
+    assert (await join(chair))["mode"] == "sfu"
+    for bad in ({"action": "receive"}, {"action": "receive", "video": "no"},
+                {"action": "receive", "video": False, "audio": False}):
+        answer = await chair.page.call("sfu", bad)
+        assert answer["ok"] is False and answer["error"]["code"] == "invalid_payload", bad
+
+
+async def _settle() -> None:
+    """Long enough for frames in flight to arrive (a keyframe interval is shorter)."""
+    await asyncio.sleep(1.0)

@@ -180,6 +180,13 @@ class MediaBridge:
         except MediaError as exc:
             raise _refused(exc) from None
 
+    async def set_paused(self, room_id: str, peer_id: str, track_id: str, paused: bool) -> None:
+        """Stop (or restart) forwarding one track to one subscriber."""
+        try:
+            await self.node.set_paused(room_id, peer_id, track_id, paused)
+        except MediaError as exc:
+            raise _refused(exc) from None
+
     async def close_leg(self, room_id: str, peer_id: str, leg: Leg) -> None:
         """Close one of a participant's connections."""
         try:

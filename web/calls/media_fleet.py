@@ -336,6 +336,13 @@ class MediaFleet:
         except MediaRefused as exc:
             raise self._failed(room_id, exc) from None
 
+    async def set_paused(self, room_id: str, peer_id: str, track_id: str, paused: bool) -> None:
+        bridge = await self._node_for(room_id)
+        try:
+            await bridge.set_paused(room_id, peer_id, track_id, paused)
+        except MediaRefused as exc:
+            raise self._failed(room_id, exc) from None
+
     async def close_leg(self, room_id: str, peer_id: str, leg: Leg) -> None:
         bridge = await self._node_for(room_id)
         try:

@@ -69,6 +69,8 @@ export const call = {
   mediaUnavailable: false,
   /** Whether our camera was on before the audience released it (restored when we may speak). */
   cameraWanted: false,
+  /** "Audio only": we asked to receive no video (P2P directions, or the SFU pauses it for us). */
+  audioOnly: false,
 };
 
 /** What we send: the camera stream and tracks (video only while the camera is on), the screen. */
@@ -94,9 +96,13 @@ export function show(view) {
   for (const [name, node] of Object.entries(views)) node.hidden = name !== view;
 }
 
-/** A read-only window onto the call for tests and support staff (`window.junta`). */
-export function debugHandle() {
+/**
+ * A read-only window onto the call for tests and support staff (`window.junta`); `extra` adds
+ * what modules above this one know (main.js passes the connection quality).
+ */
+export function debugHandle(extra = {}) {
   return Object.freeze({
+    ...extra,
     peerId,
     peers: participants,
     pcs,
@@ -127,6 +133,7 @@ export function debugHandle() {
       sfu: call.sfu ? call.sfu.snapshot() : null,
       signaling: call.signaling ? call.signaling.status : "idle",
       local: { ...localState },
+      audioOnly: call.audioOnly,
       joinCount: call.signaling ? call.signaling.joinCount : 0,
       peers: [...participants.values()].map((p) => ({ ...p, state: { ...p.state } })),
       waiting: call.waitingList.map((p) => p.peer_id),

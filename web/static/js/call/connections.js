@@ -32,6 +32,7 @@ export function openLink(remoteId, initiator) {
     freshIce: () => ice.ensureFresh(),
     send: (message) => call.signaling.request("signal", message),
     localMedia,
+    receiveVideo: !call.audioOnly,
   });
   link.addEventListener("change", () => {
     renderTiles();
@@ -92,6 +93,7 @@ export function enterSfu() {
     publish: call.canPublish,
     request: (payload) => call.signaling.request("sfu", payload),
     localMedia,
+    receiveVideo: !call.audioOnly,
   });
   call.sfu = sfu;
   sfu.addEventListener("trouble", ({ detail }) => {

@@ -1,5 +1,6 @@
-// Our own controls in the call: microphone, camera, screen share, raised hand, the side panel and
-// chat, the keyboard shortcuts; and `sendState`, which tells the room what changed about us.
+// Our own controls in the call: microphone, camera, screen share, raised hand, audio only, the
+// side panel and chat, the keyboard shortcuts; and `sendState`, which tells the room what
+// changed about us.
 
 import { $, call, links, localState, media, participants, peerId, root } from "./callstate.js";
 import { t } from "./i18n.js";
@@ -21,6 +22,8 @@ export function bindControls({ leave }) {
   $("btn-hand").addEventListener("click", () => sendState({ hand: !localState.hand }));
   $("btn-people").addEventListener("click", () => togglePanel("people"));
   $("btn-chat").addEventListener("click", () => togglePanel("chat"));
+  $("btn-network").addEventListener("click", () => togglePanel("network"));
+  $("btn-audio-only").addEventListener("click", () => setAudioOnly(!call.audioOnly));
   $("btn-settings").addEventListener("click", openSettings);
   $("call-camera").addEventListener("change", (e) => media.useCamera(e.target.value));
   $("call-microphone").addEventListener("change", (e) => media.useMicrophone(e.target.value));
@@ -104,6 +107,17 @@ export async function stopScreen() {
   for (const link of links.values()) link.setScreen(null);
   if (call.sfu) call.sfu.setScreen(null);
   await sendState({ screen: false, screen_stream: null });
+  render();
+}
+
+/**
+ * Audio only: stop (or start again) receiving video, to leave a weak link to the voices. P2P
+ * links renegotiate their video as send-only; the SFU stops forwarding video to us.
+ */
+export function setAudioOnly(on) {
+  call.audioOnly = on;
+  for (const link of links.values()) link.setReceiveVideo(!on);
+  if (call.sfu) call.sfu.setReceiveVideo(!on);
   render();
 }
 

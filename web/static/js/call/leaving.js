@@ -6,6 +6,7 @@ import { closeSfu, dropLink } from "./connections.js";
 import { speaking } from "./controls.js";
 import { t } from "./i18n.js";
 import { meter } from "./prejoin.js";
+import { quality } from "./quality.js";
 
 export async function leave() {
   if (call.signaling) await call.signaling.leave();
@@ -20,6 +21,7 @@ export function ended(text) {
   for (const id of [...links.keys()]) dropLink(id);
   closeSfu();
   ice.close();
+  quality.stop();
   media.stop();
   meter.close();
   speaking.close();

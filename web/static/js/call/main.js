@@ -11,6 +11,8 @@ import { t } from "./i18n.js";
 import { ended, leave } from "./leaving.js";
 import { onModerated } from "./moderated.js";
 import { prejoin } from "./prejoin.js";
+import { renderQuality } from "./render.js";
+import { quality } from "./quality.js";
 import { fatalText, join, onJoined, onJoinRetry, onStatus, onWaitingChange } from "./session.js";
 
 /** Each signaling event (signaling/PROTOCOL.md) and the module that handles it. */
@@ -37,8 +39,11 @@ function listen(signaling) {
 // Fresh TURN credentials (a rejoin, or the `ice` answer before they expire) reach every connection.
 ice.addEventListener("change", ({ detail }) => onIceServers(detail.servers));
 
+// Each reading of the connections redraws the tiles' bars, the notice and the open details.
+quality.addEventListener("change", renderQuality);
+
 // A read-only window onto the call for tests and support staff.
-window.junta = debugHandle();
+window.junta = debugHandle({ quality: () => quality.snapshot() });
 
 window.addEventListener("pagehide", () => {
   if (call.signaling && !call.signaling.closed) call.signaling.leave();

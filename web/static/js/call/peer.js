@@ -5,8 +5,10 @@
 // room (it learns of the other through `peer-joined`) creates them and offers; the joiner puts its
 // own tracks on the transceivers that offer creates and answers. One round trip, and no offer
 // glare when a call starts (Chromium can lose its ICE candidates after rolling back a first offer).
-// Later changes (screen share, ICE restarts) may come from either side; glare is then resolved
-// by the polite side rolling back. A screen share gets its own sendonly transceiver, so turning
+// Later changes (screen share, ICE restarts, audio only) may come from either side; glare is then
+// resolved by the polite side rolling back. Audio only turns our side of every video m-line to
+// not receiving (camera sendrecv → sendonly, their screen → inactive): the renegotiation's
+// answer tells their browser to stop sending video. A screen share gets its own sendonly transceiver, so turning
 // the camera off or on is a replaceTrack() that needs no renegotiation.
 
 const ICE_DISCONNECTED_GRACE_MS = 3000;
@@ -29,9 +31,11 @@ export class PeerLink extends EventTarget {
    * @param {() => {camera: MediaStream, audioTrack: MediaStreamTrack|null,
    *          videoTrack: MediaStreamTrack|null, screen: MediaStream|null}} options.localMedia
    *        what we send right now
+   * @param {boolean} [options.receiveVideo] false: audio only, receive no video from this peer
    */
-  constructor({ localId, remoteId, initiator, iceServers, freshIce = () => null, send, localMedia }) {
+  constructor({ localId, remoteId, initiator, iceServers, freshIce = () => null, send, localMedia, receiveVideo = true }) {
     super();
+    this.receiveVideo = receiveVideo;
     this.freshIce = freshIce;
     this.remoteId = remoteId;
     this.polite = localId < remoteId;
@@ -117,6 +121,27 @@ export class PeerLink extends EventTarget {
     }
   }
 
+  /** Receive video from this peer again (true), or stop (false: audio only); renegotiates. */
+  setReceiveVideo(on) {
+    if (this.receiveVideo === on) return;
+    this.receiveVideo = on;
+    this.#applyVideoDirections();
+  }
+
+  /** Our camera's video m-line receives only when we want video; theirs (a screen) likewise. */
+  #applyVideoDirections() {
+    if (this.closed) return;
+    for (const transceiver of this.pc.getTransceivers()) {
+      if (transceiver === this.screen || transceiver.currentDirection === "stopped" || transceiver.direction === "stopped") continue;
+      if (transceiver.receiver.track.kind !== "video") continue;
+      const wanted = transceiver === this.video
+        ? this.receiveVideo ? "sendrecv" : "sendonly"
+        : this.receiveVideo ? "recvonly" : "inactive";
+      // A change fires negotiationneeded; the offer carries it to the peer.
+      if (transceiver.direction !== wanted) transceiver.direction = wanted;
+    }
+  }
+
   restartIce() {
     if (this.closed) return;
     this.iceRestarts += 1;
@@ -185,6 +210,8 @@ export class PeerLink extends EventTarget {
           this.pendingScreen = null;
           this.setScreen(screen);
         }
+        // A video m-line the offer added (their screen) was answered receiving: not in audio only.
+        if (!this.receiveVideo) this.#applyVideoDirections();
       }
     } else if (candidate) {
       try {
@@ -212,7 +239,7 @@ export class PeerLink extends EventTarget {
     clearTimeout(this.timers.offerWait);
     const { camera, audioTrack, videoTrack } = this.localMedia();
     this.audio = this.pc.addTransceiver(audioTrack || "audio", { direction: "sendrecv", streams: [camera] });
-    this.video = this.pc.addTransceiver(videoTrack || "video", { direction: "sendrecv", streams: [camera] });
+    this.video = this.pc.addTransceiver(videoTrack || "video", { direction: this.receiveVideo ? "sendrecv" : "sendonly", streams: [camera] });
     if (this.pendingScreen) {
       const screen = this.pendingScreen;
       this.pendingScreen = null;
@@ -229,7 +256,7 @@ export class PeerLink extends EventTarget {
     const video = offered.find((t) => t.receiver.track.kind === "video");
     for (const [transceiver, track] of [[audio, audioTrack], [video, videoTrack]]) {
       if (!transceiver) continue;
-      transceiver.direction = "sendrecv";
+      transceiver.direction = transceiver === video && !this.receiveVideo ? "sendonly" : "sendrecv";
       transceiver.sender.setStreams(camera);
       await transceiver.sender.replaceTrack(track);
     }

@@ -1,10 +1,12 @@
-// The in-call view, drawn from the call state: video tiles, control buttons, the side panel
-// (participants, waiting room, chat), the connection pill, the speaking outlines and the timer.
+// The in-call view, drawn from the call state: video tiles (with each connection's quality),
+// control buttons, the side panel (participants, waiting room, chat, connection details), the
+// connection pill, the "video lowered" notice, the speaking outlines and the timer.
 // Every function may run any number of times; each draws what the state says now.
 
 import { $, call, config, lecture, links, localState, media, participants, peerId, root } from "./callstate.js";
 import { t } from "./i18n.js";
 import { moderate } from "./moderation.js";
+import { describeVerdict, quality, renderDetails } from "./quality.js";
 import { highlightSpeakers } from "./speaker.js";
 import { renderPeople, renderWaiting, setToggle } from "./ui.js";
 
@@ -14,6 +16,13 @@ export function render() {
   renderControls();
   renderPanel();
   renderConnection();
+  renderNotice();
+}
+
+/** A tile's connection bars: the verdict's level and, in words, the verdict. */
+function qualityOf(id) {
+  const verdict = quality.verdictFor(id);
+  return verdict && verdict.level ? { level: verdict.level, text: describeVerdict(verdict) } : null;
 }
 
 export function renderTiles() {
@@ -32,6 +41,7 @@ export function renderTiles() {
     video: localState.video && Boolean(media.videoTrack),
     hand: localState.hand,
     connected: !signaling || signaling.status === "joined",
+    quality: qualityOf(peerId),
   });
   if (screenStream) {
     wanted.add("self:screen");
@@ -51,13 +61,15 @@ export function renderTiles() {
       name: peer.name,
       stream: viaSfu ? sfu.streamFor(id, "camera") : link ? link.cameraStream : null,
       audio: peer.state.audio,
-      video: peer.state.video,
+      // Audio only: we receive no video, so the tile shows the avatar.
+      video: peer.state.video && !call.audioOnly,
       hand: peer.state.hand,
       connected: peer.connected && (viaSfu ? sfu.subscribeState !== "failed" : !link || link.connectionState !== "failed"),
       sinkId: call.speakerId,
+      quality: qualityOf(id),
     });
     const sfuScreen = sfu ? sfu.streamFor(id, "screen") : null;
-    const screen = sfuScreen && sfuScreen.getVideoTracks().length > 0
+    const screen = call.audioOnly ? null : sfuScreen && sfuScreen.getVideoTracks().length > 0
       ? sfuScreen
       : link && peer.state.screen ? link.streamById(peer.state.screen_stream) : null;
     if (screen) {
@@ -91,12 +103,20 @@ function renderControls() {
   hand.title = hand.getAttribute("aria-label");
   hand.querySelector(".tool-label").textContent = localState.hand ? t("Lower hand") : t("Raise hand");
 
-  for (const [id, name] of [["btn-people", "Participants"], ["btn-chat", "Chat"], ["btn-settings", "Audio and video settings"], ["btn-leave", "Leave the call"]]) {
+  const audioOnly = $("btn-audio-only");
+  audioOnly.classList.toggle("active", call.audioOnly);
+  audioOnly.setAttribute("aria-pressed", String(call.audioOnly));
+  audioOnly.setAttribute("aria-label", call.audioOnly ? t("Receive video again") : t("Audio only: stop receiving video"));
+  audioOnly.title = audioOnly.getAttribute("aria-label");
+  audioOnly.querySelector(".tool-label").textContent = t("Audio only");
+
+  for (const [id, name] of [["btn-people", "Participants"], ["btn-chat", "Chat"], ["btn-network", "Connection details"], ["btn-settings", "Audio and video settings"], ["btn-leave", "Leave the call"]]) {
     $(id).setAttribute("aria-label", t(name));
     $(id).title = t(name);
   }
   $("btn-leave").querySelector(".tool-label").textContent = t("Leave");
   $("btn-settings").querySelector(".tool-label").textContent = t("Settings");
+  $("btn-network").querySelector(".tool-label").textContent = t("Connection");
   renderBadges();
 }
 
@@ -118,11 +138,15 @@ export function renderPanel() {
   node.hidden = panel === null;
   $("people-section").hidden = panel !== "people";
   $("chat-section").hidden = panel !== "chat";
-  $("btn-people").setAttribute("aria-pressed", String(panel === "people"));
-  $("btn-chat").setAttribute("aria-pressed", String(panel === "chat"));
-  $("btn-people").classList.toggle("active", panel === "people");
-  $("btn-chat").classList.toggle("active", panel === "chat");
-  $("panel-title").textContent = panel === "chat" ? t("Chat") : t("Participants ({count})", { count: participants.size });
+  $("network-section").hidden = panel !== "network";
+  for (const which of ["people", "chat", "network"]) {
+    $(`btn-${which}`).setAttribute("aria-pressed", String(panel === which));
+    $(`btn-${which}`).classList.toggle("active", panel === which);
+  }
+  $("panel-title").textContent = panel === "chat" ? t("Chat")
+    : panel === "network" ? t("Connection details")
+    : t("Participants ({count})", { count: participants.size });
+  if (panel === "network") renderDetails($("network-list"));
   // The lists stay current even while hidden, so opening the panel shows the truth at once.
   const canModerate = Boolean(config.is_moderator);
   renderPeople($("people-list"), [...participants.values()], { selfId: peerId, canModerate, onAction: moderate });
@@ -167,6 +191,24 @@ export function renderConnection() {
   }
   text.textContent = label;
   pill.dataset.kind = kind;
+}
+
+/** After each reading of the connections: the tiles' bars, the notice, the open details. */
+export function renderQuality() {
+  if (root.dataset.view !== "incall") return;
+  renderTiles();
+  renderNotice();
+  if (call.panel === "network") renderDetails($("network-list"));
+}
+
+/** "Your video was lowered to save bandwidth", while the browser does so (and our camera is on). */
+function renderNotice() {
+  const notice = $("lowered-notice");
+  const show = quality.videoLowered && localState.video;
+  if (notice.hidden === !show) return;
+  notice.hidden = !show;
+  // A live region announces text that changes: set it only when the notice appears.
+  notice.textContent = show ? t("Your video was lowered to save bandwidth. The others still hear you clearly.") : "";
 }
 
 /** Outline the tiles of the people talking now: each page reports its own `speaking` state. */

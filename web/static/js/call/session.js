@@ -11,6 +11,7 @@ import { t } from "./i18n.js";
 import { leave } from "./leaving.js";
 import { releaseCamera } from "./moderated.js";
 import { meter } from "./prejoin.js";
+import { quality } from "./quality.js";
 import { markSpeakers, render, renderConnection, tickTimer } from "./render.js";
 import { CallSignaling } from "./signaling.js";
 import { appendChat, setBanner, Stage, toast } from "./ui.js";
@@ -158,6 +159,7 @@ function enterCall() {
   setInterval(tickTimer, 1000);
   tickTimer();
   setInterval(markSpeakers, 400);
+  quality.start();
   speaking.attach(media.audioTrack);
   if (lecture) lecture.mount($("connection-pill").parentElement, $("people-section"));
   media.addEventListener("track", ({ detail }) => {

@@ -40,9 +40,11 @@ export class SfuSession extends EventTarget {
    * @param {boolean} options.publish whether our grant lets us publish
    * @param {() => {camera: MediaStream, audioTrack: MediaStreamTrack|null,
    *          videoTrack: MediaStreamTrack|null, screen: MediaStream|null}} options.localMedia
+   * @param {boolean} [options.receiveVideo] false: audio only, the server forwards us no video
    */
-  constructor({ iceServers, freshIce = () => null, request, publish = true, localMedia }) {
+  constructor({ iceServers, freshIce = () => null, request, publish = true, localMedia, receiveVideo = true }) {
     super();
+    this.receiveVideo = receiveVideo;
     this.iceServers = iceServers || [];
     this.freshIce = freshIce;
     this.request = request;
@@ -76,6 +78,21 @@ export class SfuSession extends EventTarget {
   /** Open the publish leg (the subscribe leg opens with the server's first offer). */
   start() {
     if (this.canPublish) this.#openPublish(false);
+    if (!this.receiveVideo) this.#tellReceive();
+  }
+
+  /** Receive video again (true) or not (false: audio only): the server pauses it for us. */
+  setReceiveVideo(on) {
+    if (this.closed || on === this.receiveVideo) return;
+    this.receiveVideo = on;
+    this.#tellReceive();
+  }
+
+  #tellReceive() {
+    this.request({ action: "receive", video: this.receiveVideo }).catch((error) => {
+      this.lastError = describe(error);
+      console.warn(`junta: SFU receive preference not sent: ${describe(error)}`);
+    });
   }
 
   // ---------------------------------------------------------------------------------- publish
@@ -309,6 +326,7 @@ export class SfuSession extends EventTarget {
       publishes: this.publishes,
       offersAnswered: this.offersAnswered,
       tracks: { ...this.tracksByMid },
+      receiveVideo: this.receiveVideo,
       streams: [...this.streams.keys()],
       lastError: this.lastError,
     };
@@ -332,6 +350,8 @@ export class SfuSession extends EventTarget {
   resume(iceServers) {
     if (this.closed) return;
     this.setIceServers(iceServers);
+    // A server process that took us in anew does not know we asked for audio only.
+    if (!this.receiveVideo) this.#tellReceive();
     if (this.canPublish && (!this.publishPc || ["failed", "closed"].includes(this.publishPc.connectionState))) {
       this.#openPublish(true);
     }

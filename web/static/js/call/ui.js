@@ -68,18 +68,21 @@ class Tile {
     this.micOff = icon("mic-off", "tile-mic-off");
     this.hand = el("span", { class: "tile-hand", title: t("Hand raised") }, icon("hand"));
     this.status = el("span", { class: "tile-status" });
+    // Three bars, lit by the connection's level (quality.js); the words are its label.
+    this.quality = el("span", { class: "tile-quality", role: "img", hidden: true },
+      el("span", { class: "bar" }), el("span", { class: "bar" }), el("span", { class: "bar" }));
     this.node = el(
       "figure",
       { class: `tile tile-${kind}`, dataset: { key, kind } },
       this.video,
       el("div", { class: "tile-avatar" }, this.avatar),
-      el("figcaption", { class: "tile-caption" }, this.micOff, this.name, this.status),
+      el("figcaption", { class: "tile-caption" }, this.quality, this.micOff, this.name, this.status),
       this.hand,
     );
     this.video.addEventListener("loadedmetadata", () => this.#play());
   }
 
-  update({ peerId, name, stream, audio, video, hand, connected, sinkId }) {
+  update({ peerId, name, stream, audio, video, hand, connected, sinkId, quality }) {
     this.node.dataset.peerId = peerId;
     const label = this.kind === "screen" ? t("{name} is presenting", { name }) : this.local ? t("{name} (you)", { name }) : name;
     this.name.textContent = label;
@@ -99,10 +102,20 @@ class Tile {
     this.node.dataset.audio = audio ? "on" : "off";
     this.node.dataset.video = showVideo ? "on" : "off";
     this.status.textContent = connected ? "" : t("Reconnecting…");
+    if (quality !== undefined) this.#showQuality(quality);
     if (!this.local && sinkId !== undefined && sinkId !== this.sinkId && typeof this.video.setSinkId === "function") {
       this.sinkId = sinkId;
       this.video.setSinkId(sinkId).catch((error) => console.warn("junta: setSinkId failed: %s", error));
     }
+  }
+
+  /** `quality`: {level, text} (text: the verdict in words), or null to hide the bars. */
+  #showQuality(quality) {
+    this.quality.hidden = !quality || !quality.level;
+    if (this.quality.hidden) return;
+    this.quality.dataset.level = quality.level;
+    this.quality.setAttribute("aria-label", quality.text);
+    this.quality.title = quality.text;
   }
 
   #play() {
