@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -226,6 +226,34 @@ async def session_of_room(db: AsyncSession, room_id: str) -> ReviewSession | Non
     return await db.scalar(
         select(ReviewSession).where(ReviewSession.room_id == room_id, not_cancelled())
     )
+
+
+# No meeting lasts longer (the API allows 720 minutes): how far back a session may have started
+# and still end within a period.
+LONGEST_MEETING = timedelta(days=1)
+
+
+async def rooms_ended_between(db: AsyncSession, since: datetime, until: datetime) -> list[str]:
+    """The call rooms of the sessions whose meeting ended (start plus duration) in
+    (`since`, `until`], or that were cancelled then."""
+    started = await db.execute(
+        select(ReviewSession.room_id, ReviewSession.starts_at, ReviewSession.duration_minutes)
+        .where(
+            ReviewSession.starts_at > since - LONGEST_MEETING,
+            ReviewSession.starts_at <= until,
+        )
+    )
+    ended = {
+        room
+        for room, starts, minutes in started
+        if since < as_utc(starts) + timedelta(minutes=minutes) <= until
+    }
+    cancelled = await db.scalars(
+        select(ReviewSession.room_id)
+        .join(SessionCancellation, SessionCancellation.session_id == ReviewSession.id)
+        .where(SessionCancellation.cancelled_at > since, SessionCancellation.cancelled_at <= until)
+    )
+    return sorted(ended | set(cancelled))
 
 
 def taking_part(user_id: Any) -> Any:

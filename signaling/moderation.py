@@ -84,12 +84,32 @@ class Moderation:
         """Refuse the guest link `link_id` until `until`, and put out of the room (call and
         waiting room) the guests who came with it."""
         await self._state.revoke_link(room, link_id, until)
+        await self._expel_guests(room, lambda record: record.link_id == link_id, None)
+
+    async def end_guest_visits(self, room: str, reason: str) -> int:
+        """Put every guest out of the room (call and waiting room), telling them `reason`;
+        how many there were. Their links are revoked as by a removal."""
+        return await self._expel_guests(room, lambda record: record.link_id is not None, reason)
+
+    async def _expel_guests(
+        self, room: str, which: Callable[[PeerRecord], bool], reason: str | None
+    ) -> int:
+        expelled = 0
         for record in await self._state.list_peers(room):
-            if record.link_id == link_id:
-                log.info("signaling.link_revoked room=%s target=%s", room, record.peer.peer_id)
-                action = "remove" if record.admitted else "refuse"
-                await self._expel(room, record,
-                                  {"action": action, "target": record.peer.peer_id, "by": None})
+            if not which(record):
+                continue
+            log.info("signaling.guest_out room=%s target=%s reason=%s", room,
+                     record.peer.peer_id, reason or "link_revoked")
+            notice: dict[str, Any] = {
+                "action": "remove" if record.admitted else "refuse",
+                "target": record.peer.peer_id,
+                "by": None,
+            }
+            if reason is not None:
+                notice["reason"] = reason
+            await self._expel(room, record, notice)
+            expelled += 1
+        return expelled
 
     async def _admit(self, room: str, kind: RoomKind, target: PeerRecord) -> None:
         record = await self._state.update_peer(room, target.peer.peer_id, admitted=True)

@@ -244,6 +244,11 @@ class CallNamespace(socketio.AsyncNamespace):
         and its guests are put out of the room, whichever process holds their sockets."""
         await self._moderation.revoke_link(room, link_id, until)
 
+    async def end_guest_visits(self, room: str, reason: str) -> int:
+        """Put the room's guests out at once (web: their review session ended), with `reason`
+        in their `moderated` notice; how many there were."""
+        return await self._moderation.end_guest_visits(room, reason)
+
     async def drop_peer(self, peer_id: str) -> bool:
         """Disconnect the socket of a peer held by this process, as a lost connection would."""
         for conn in self._connections:

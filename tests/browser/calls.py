@@ -208,13 +208,43 @@ def chair_and_waiting_guest(open_people: OpenPeople, server: LiveServer) -> tupl
     return chair, guest
 
 
+# In a moderator's page: a guest invite link for `room`, through the API ({status, body}).
+CREATE_GUEST_LINK = """async (room) => {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const reply = await fetch(`/api/rooms/${room}/guest-links`, {
+    method: "POST",
+    headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
+    body: JSON.stringify({ expires_in_minutes: 30 }),
+  });
+  return { status: reply.status, body: await reply.json() };
+}"""
+
+
+def guest_waits(browser: Any, people: list[Person], link: str, name: str) -> Person:
+    """Someone without an account opens the guest `link`, types `name` and joins: they wait to
+    be admitted (`people` closes their page after the test)."""
+    guest = new_person(browser, "invitado")
+    people.append(guest)
+    guest.page.goto(link)
+    guest.page.fill("#guest-name", name)
+    guest.page.click("#guest-continue")
+    wait_prejoin_ready(guest)
+    join(guest, expect="waiting")
+    return guest
+
+
+def admit(moderator: Person, guest: Person, name: str) -> None:
+    """The moderator admits the waiting `guest` (shown as `name`) from the people panel."""
+    moderator.page.wait_for_selector("#people-badge:not([hidden])", timeout=30_000)
+    moderator.open_panel("people")
+    entry = moderator.page.locator(f'#waiting-list li[data-peer-id="{guest.peer_id}"]')
+    entry.get_by_role("button", name=f"Admitir a {name}").click()
+    guest.page.wait_for_selector('#call[data-view="incall"]', timeout=30_000)
+
+
 def admit_waiting_guest(chair: Person, guest: Person) -> None:
     """The chair admits the guest of `chair_and_waiting_guest` from the participants panel."""
-    chair.page.wait_for_selector("#people-badge:not([hidden])", timeout=10_000)
-    chair.open_panel("people")
-    entry = chair.page.locator(f'#waiting-list li[data-peer-id="{guest.peer_id}"]')
-    entry.get_by_role("button", name="Admitir a Dra. Leticia Canul Pech").click()
-    guest.page.wait_for_selector('#call[data-view="incall"]', timeout=15_000)
+    admit(chair, guest, "Dra. Leticia Canul Pech")
 
 
 def wait_until(

@@ -19,6 +19,7 @@ import pytest
 from media.remote import RemoteMediaNode
 from signaling.grants import issue_grant, sign_grant
 from tests.browser.calls import (
+    CREATE_GUEST_LINK,
     OpenPeople,
     Person,
     enter,
@@ -189,17 +190,6 @@ def test_a_lecture_reaches_twenty_viewers_and_a_promoted_viewer_is_seen_and_hear
         assert refused["error"]["code"] == "forbidden"
     finally:
         bot_loop.run(close_bots(bots), timeout=60)
-
-
-CREATE_GUEST_LINK = """async (room) => {
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const reply = await fetch(`/api/rooms/${room}/guest-links`, {
-    method: "POST",
-    headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
-    body: JSON.stringify({ expires_in_minutes: 30 }),
-  });
-  return { status: reply.status, body: await reply.json() };
-}"""
 
 
 def test_a_guest_lecturer_opens_the_link_waits_and_is_admitted_on_stage(

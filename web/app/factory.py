@@ -52,7 +52,7 @@ from web.app.keys import (
     SETTINGS,
 )
 from web.app.settings import Settings
-from web.calls import guest_links, recording_tasks
+from web.calls import guest_links, recording_tasks, session_end
 from web.calls.attendance import call_event_recorder
 from web.calls.media_bridge import MediaBridge, node_ice_servers
 from web.calls.media_fleet import MediaFleet
@@ -201,6 +201,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
         await media.start()
         background.extend(start_outbox(app))
         background.extend(await recording_tasks.start(app))
+        background.extend(session_end.start(app))
 
     async def cleanup(app: web.Application) -> None:
         for task in background:

@@ -234,11 +234,13 @@ async def _live_link(request: web.Request, now: float) -> tuple[GuestLink, int]:
     """The link in the URL and until when it lets guests in: GuestLinkError once it was
     revoked or its session is over."""
     link = verify_link(request.match_info["token"], request.app[SETTINGS].secret_key, now)
-    if await request.app[CALL_NAMESPACE].state.is_link_revoked(link.room, link.link_id, now):
-        raise GuestLinkError("link_revoked", "the moderator revoked the link")
+    # The session's end first: its guests' links are revoked as they are put out then, and
+    # "expired" is what the guest should read.
     ends = await _session_end(request, link.room)
     if ends is not None and now >= ends:
         raise GuestLinkError("link_expired", "the session is over")
+    if await request.app[CALL_NAMESPACE].state.is_link_revoked(link.room, link.link_id, now):
+        raise GuestLinkError("link_revoked", "the moderator revoked the link")
     return link, link.exp if ends is None else min(link.exp, int(ends))
 
 

@@ -8,7 +8,7 @@ import { ended } from "./leaving.js";
 import { render } from "./render.js";
 import { toast } from "./ui.js";
 
-export function onModerated({ action, target }) {
+export function onModerated({ action, target, reason }) {
   if (target !== peerId) return;
   if (action === "promote" || action === "demote") return onStage(action === "promote");
   if (action === "mute") {
@@ -20,6 +20,8 @@ export function onModerated({ action, target }) {
     localState.hand = false;
     toast($("toasts"), t("A moderator lowered your hand."));
     render();
+  } else if (reason === "session_ended" && (action === "remove" || action === "refuse")) {
+    ended(t("The session is over."));
   } else if (action === "remove") {
     ended(t("A moderator removed you from the call."));
   } else if (action === "refuse") {
