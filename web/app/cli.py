@@ -6,6 +6,10 @@
     junta users create --email E --name N --role R --center C [--password-stdin]
     junta recordings export ID [--layout speaker|grid] [--output FILE.mp4]
     junta recordings purge [--days N]           delete recordings past retention (audited)
+    junta backup DEST [--no-recordings] [--key FILE] [--keep-days N]
+    junta backup --verify SRC [--key FILE]       check a backup without restoring it
+    junta backup --new-key FILE                  a new key file for encrypted backups
+    junta restore SRC [--key FILE] [--replace]   restore into an empty database and storage
 
 Errors print one line to stderr and exit with a non-zero status, never a traceback.
 """
@@ -27,7 +31,7 @@ from casebook.models import Role
 from casebook.passwords import PasswordPolicy, Passwords
 from media import versions
 from media.settings import MediaSettings, MediaSettingsError
-from web.app import recordings_cli
+from web.app import backup_cli, recordings_cli
 from web.app.logging_setup import LogFormat
 from web.app.logging_setup import configure as configure_logging
 from web.app.settings import Settings, SettingsError, log_format_from_env
@@ -86,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     recordings_cli.add_commands(commands)
+    backup_cli.add_commands(commands)
     return parser
 
 
@@ -121,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"created user {email}")
         elif args.command == "recordings":
             recordings_cli.run(settings, args)
+        elif args.command in ("backup", "restore"):
+            backup_cli.run(settings, args)
     except KeyboardInterrupt:
         return 130
     except (CliError, SettingsError, MediaSettingsError, CasebookError, StartupError) as error:
