@@ -29,7 +29,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebook import accounts, audit
-from casebook.models import ReviewSession, Role, Room, SessionCancellation, User
+from casebook.models import AuditEvent, ReviewSession, Role, Room, SessionCancellation, User
 from signaling.grants import sign_grant
 from signaling.guests import GUEST_ROLE, LINK_MAX_TTL, guest_user_id, issue_guest_grant
 from signaling.ice import stun_servers
@@ -161,6 +161,18 @@ class GuestLinkOut(BaseModel):
     expires_at: datetime
 
 
+class GuestLinkListOut(BaseModel):
+    links: list[GuestLinkOut]
+
+
+def _link_out(request: web.Request, link: GuestLink) -> GuestLinkOut:
+    settings = request.app[SETTINGS]
+    path = f"/guest/{sign_link(link, settings.secret_key)}"
+    base = (settings.public_url or f"{request.scheme}://{request.host}").rstrip("/")
+    return GuestLinkOut(id=link.link_id, url=base + path,
+                        expires_at=datetime.fromtimestamp(link.exp, UTC))
+
+
 async def _moderated_room(db: AsyncSession, user: User, room_id: str) -> Room:
     """The room, if `user` moderates it or coordinates; NotFound or 403 otherwise."""
     room = await db.get(Room, room_id)
@@ -178,7 +190,6 @@ async def create_guest_link(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     body = await parse_body(request, GuestLinkIn)
     room_id = request.match_info["room_id"]
-    settings = request.app[SETTINGS]
     async with request.app[SESSIONS]() as db:
         room = await _moderated_room(db, user, room_id)
         exp = int(time.time()) + body.expires_in_minutes * 60
@@ -189,10 +200,33 @@ async def create_guest_link(request: web.Request) -> web.StreamResponse:
             detail={"link": link.link_id, "expires_at": exp},
         )
         await db.commit()
-    path = f"/guest/{sign_link(link, settings.secret_key)}"
-    base = (settings.public_url or f"{request.scheme}://{request.host}").rstrip("/")
-    return json_reply(GuestLinkOut(id=link.link_id, url=base + path,
-                                   expires_at=datetime.fromtimestamp(exp, UTC)), status=201)
+    return json_reply(_link_out(request, link), status=201)
+
+
+async def list_guest_links(request: web.Request) -> web.StreamResponse:
+    """The room's invite links that still let guests in (room moderators and coordinators).
+
+    Links are not stored apart: the audit trail records each one issued (`room.guest_link`,
+    with its id and expiry), and a link is signed over exactly those, so its URL is made again.
+    """
+    user = require_user(request)
+    room_id = request.match_info["room_id"]
+    async with request.app[SESSIONS]() as db:
+        room = await _moderated_room(db, user, room_id)
+        issued = (await db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "room.guest_link", AuditEvent.target_type == "room",
+                   AuditEvent.target_id == room.id)
+            .order_by(AuditEvent.id)
+        )).all()
+    now = time.time()
+    state = request.app[CALL_NAMESPACE].state
+    links = []
+    for event in issued:
+        link = GuestLink(room.id, str(event.detail["link"]), int(event.detail["expires_at"]))
+        if link.exp > now and not await state.is_link_revoked(room.id, link.link_id, now):
+            links.append(_link_out(request, link))
+    return json_reply(GuestLinkListOut(links=links))
 
 
 async def revoke_guest_link(request: web.Request) -> web.StreamResponse:
@@ -382,6 +416,16 @@ def routes() -> list[Route]:
             ),
             roles=ALL_ROLES - {Role.ADMIN}, body=GuestLinkIn, response=GuestLinkOut,
             status=201, tag="calls",
+        ),
+        Route(
+            "GET", "/api/rooms/{room_id}/guest-links", list_guest_links,
+            name="api-guest-link-list",
+            summary="List a room's guest invite links",
+            description=(
+                "The links that still let guests in: not expired, not revoked. Room moderators "
+                "and coordinators only."
+            ),
+            roles=ALL_ROLES - {Role.ADMIN}, response=GuestLinkListOut, tag="calls",
         ),
         Route(
             "DELETE", "/api/rooms/{room_id}/guest-links/{link_id}", revoke_guest_link,

@@ -69,6 +69,7 @@ EXPECTED: dict[str, frozenset[Role] | None] = {
     "api-audit": frozenset({R.ADMIN}),
     "api-me-export": EVERYONE,
     "api-guest-link-create": READERS,
+    "api-guest-link-list": READERS,
     "api-guest-link-revoke": READERS,
     "api-guest-join": PUBLIC,
     "api-recordings-list": READERS,

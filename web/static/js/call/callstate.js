@@ -5,6 +5,7 @@
 import { LocalMedia } from "./devices.js";
 import { setCatalog } from "./i18n.js";
 import { CasePanel } from "./casepanel.js";
+import { GuestLinks } from "./guestlinks.js";
 import { IceCredentials } from "./iceservers.js";
 import { LectureRoom } from "./lecture.js";
 import { RecordingControl } from "./recording.js";
@@ -29,6 +30,11 @@ export const lecture = config.room.kind === "lecture"
 /** A review session's agenda and the case under discussion, beside the video. */
 export const casePanel = config.case_panel && $("casepanel")
   ? new CasePanel({ root: $("casepanel"), agendaUrl: config.case_panel.agenda_url, canMove: Boolean(config.is_moderator), request: (event, payload) => call.signaling.request(event, payload), toasts: $("toasts") })
+  : null;
+
+/** A moderator's guest invite links (create, revoke), in the people panel. */
+export const guestLinks = $("guest-links-block")
+  ? new GuestLinks({ root: $("guest-links-block"), roomId: config.room.id, toasts: $("toasts") })
   : null;
 
 /** The ICE servers every connection uses, and their TURN credentials kept fresh (`ice`). */

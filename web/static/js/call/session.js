@@ -2,7 +2,7 @@
 // the first join and after every reconnection), the connection banner and the waiting list.
 
 import {
-  $, call, casePanel, config, ice, lecture, links, localState, logEvent, media, participants,
+  $, call, casePanel, config, guestLinks, ice, lecture, links, localState, logEvent, media, participants,
   peerId, recording, root, show,
 } from "./callstate.js";
 import { dropLink, enterSfu, forgetPeer, leaveSfu, openLink } from "./connections.js";
@@ -142,6 +142,7 @@ export function onJoined({ ack, rejoin }) {
     casePanel.mount();
     casePanel.joined(ack);
   }
+  if (guestLinks) guestLinks.mount();
   if (call.mediaUnavailable) {
     call.mediaUnavailable = false;
     setBanner($("call-banner"), null);
