@@ -17,7 +17,8 @@ yaml = pytest.importorskip("yaml")
 REPO = Path(__file__).resolve().parent.parent
 WEB_SERVICES = ("junta1", "junta2")
 MEDIA_SERVICES = ("media1", "media2")
-EXPECTED = {"nginx", "junta1", "junta2", "media1", "media2", "redis", "postgres", "coturn"}
+EXPECTED = {"nginx", "junta1", "junta2", "media1", "media2", "redis", "postgres", "coturn",
+            "backup"}
 _SETTING = re.compile(r'"(JUNTA_[A-Z0-9_]+)"')
 
 
@@ -46,7 +47,7 @@ def test_the_topology_has_every_service_with_a_health_check(compose: dict[str, A
 
 def test_state_lives_in_named_volumes(compose: dict[str, Any]) -> None:
     declared = set(compose["volumes"])
-    assert {"pgdata", "redisdata", "recordings", "storage"} <= declared
+    assert {"pgdata", "redisdata", "recordings", "storage", "backups"} <= declared
     services = compose["services"]
 
     def mounts(name: str) -> dict[str, str]:
@@ -244,3 +245,29 @@ def test_the_web_processes_trust_nginx_and_only_nginx_for_the_client_address(
         trusted = parse_proxies(services[name]["environment"]["JUNTA_TRUSTED_PROXIES"])
         assert trusted == (ip_network(f"{nginx_ip}/32"),)
     assert "X-Forwarded-For $proxy_add_x_forwarded_for" in (REPO / "deploy/nginx.conf").read_text()
+
+
+def test_a_daily_backup_of_everything_goes_into_its_volume(compose: dict[str, Any]) -> None:
+    """Issue 27: `junta backup` once a day, encrypted, old ones pruned, while the app serves."""
+    services = compose["services"]
+    backup = services["backup"]
+    shell, flag, script = backup["command"]
+    assert (shell, flag) == ("sh", "-c")
+    loop = re.fullmatch(r"while true; do (junta backup .*?) \|\| .*; sleep (\d+); done", script)
+    assert loop is not None, script
+    assert int(loop.group(2)) == 86400
+    # Compose puts the number of days in: parse with its default.
+    command = loop.group(1).replace("${JUNTA_BACKUP_KEEP_DAYS:-14}", "14")
+    args = build_parser().parse_args(command.split()[1:])
+    assert args.keep_days == 14
+    assert args.command == "backup" and str(args.path) == "/backups" and not args.verify
+    assert str(args.key) == "/run/secrets/backup_key" and not args.no_recordings
+    assert "${JUNTA_BACKUP_KEEP_DAYS:-14}" in script
+    assert backup["secrets"] == ["backup_key"] and "backup_key" in compose["secrets"]
+    assert backup.get("build") == "." and backup.get("image") == "junta:latest"
+    # The same database and files as the web processes; the files only read.
+    web = services[WEB_SERVICES[0]]
+    assert backup["environment"] == web["environment"]
+    assert sorted(backup["volumes"]) == sorted([
+        "recordings:/data/recordings:ro", "storage:/data/storage:ro", "backups:/backups"])
+    assert backup["depends_on"]["postgres"]["condition"] == "service_healthy"
