@@ -42,6 +42,13 @@ def turn_certificate(hospital_network: Network, tmp_path: Path) -> certs.ServerC
     return certs.issue(tmp_path / "certs", hospital_network.address("turn"))
 
 
+@pytest.fixture
+def trusting_home(turn_certificate: certs.ServerCertificate, tmp_path: Path) -> Path:
+    """A HOME for Chromium whose NSS database trusts the test's authority, as a hospital's
+    machines trust the public authority of a real deployment's TURN certificate."""
+    return certs.trusting_home(tmp_path / "home", turn_certificate.ca)
+
+
 def relay_peers(network: Network) -> list[str]:
     """What coturn may relay to: the media node, the open peer, coturn's own relays (a relay
     to relay path), and the router's outside addresses (where NATed sites come from). The

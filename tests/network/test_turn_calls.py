@@ -10,7 +10,7 @@ firewall leaves, and both sides must decode each other's video.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.network, pytest.mark.browser, pytest.mark.timeout(240)
 FIREWALLS = {
     "open": "udp",
     "udp-blocked": "tcp",
+    "tcp-443-only": "tls",
 }
 
 
@@ -73,16 +74,13 @@ def relayed_pair(person: Person, which: str, protocol: str) -> CandidatePair:
         raise AssertionError(f"{error}; last selected pair: {seen[-1] if seen else None}") from None
 
 
-def call_across(
-    site_browser: SiteBrowser, server: LiveServer, *, hospital_args: dict[str, Any] | None = None
-) -> tuple[Person, Person]:
-    """The peer's specialist and La Raza's (in the hospital) in the consultation room."""
+def call_across(site_browser: SiteBrowser, server: LiveServer, home: Path) -> tuple[Person, Person]:
+    """The peer's specialist and La Raza's (in the hospital, its Chromium trusting the TURN
+    host's certificate through `home`'s NSS database) in the consultation room."""
     # Camera and microphone need a secure context: the server is plain HTTP on 198.18.2.2:443
     # here (TLS would be nginx's job), so Chromium is told to treat that origin as secure.
     secure = f"--unsafely-treat-insecure-origin-as-secure={server.url}"
-    args = dict(hospital_args or {})
-    args["args"] = (secure, *args.get("args", ()))
-    hospital = site_browser("hospital", **args)
+    hospital = site_browser("hospital", home=home, args=(secure,))
     outside = site_browser("peer", args=(secure,))
     remote = open_person(outside, server, MERIDA)
     inside = open_person(hospital, server, LARAZA)
@@ -97,9 +95,10 @@ def test_a_p2p_call_from_the_hospital_goes_through_turn(
     hospital_network: Network,
     junta_server: LiveServer,
     site_browser: SiteBrowser,
+    trusting_home: Path,
 ) -> None:
     protect(hospital_network, firewall)
-    inside, remote = call_across(site_browser, junta_server)
+    inside, remote = call_across(site_browser, junta_server, trusting_home)
     pair = relayed_pair(inside, remote.peer_id, FIREWALLS[firewall])
     assert pair.state == "succeeded", pair
     assert_frames_flow(inside, remote.peer_id, timeout=30)
