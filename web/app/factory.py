@@ -43,6 +43,7 @@ from web.app.keys import (
     I18N,
     LOCKOUT,
     LOGIN_THROTTLE,
+    NETWORK_CHECK_LIMIT,
     NOTIFIER,
     PASSWORDS,
     RESET_THROTTLE,
@@ -52,7 +53,7 @@ from web.app.keys import (
     SETTINGS,
 )
 from web.app.settings import Settings
-from web.calls import guest_links, recording_tasks, session_end
+from web.calls import guest_links, network_check, recording_tasks, session_end
 from web.calls.attendance import call_event_recorder
 from web.calls.media_bridge import MediaBridge, node_ice_servers
 from web.calls.media_fleet import MediaFleet
@@ -64,7 +65,7 @@ from web.http.csrf import csrf_middleware
 from web.http.error_replies import HTTP_ERRORS, error_middleware
 from web.http.errors import StartupError
 from web.http.headers import security_headers_middleware
-from web.http.ratelimit import LoginThrottle
+from web.http.ratelimit import AddressLimit, LoginThrottle
 from web.http.refusals import refused_access_middleware
 from web.http.routes import Route, register_routes
 from web.pages import account as account_pages
@@ -138,6 +139,9 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
         account_delay_after=2 * settings.login_max_failures_per_account,
         per_address=settings.login_max_failures_per_address,
         window=settings.login_window_seconds,
+    )
+    app[NETWORK_CHECK_LIMIT] = AddressLimit(
+        burst=network_check.CHECK_BURST, interval=network_check.CHECK_INTERVAL
     )
     app[RESET_THROTTLE] = LoginThrottle(
         per_account_and_address=settings.login_max_failures_per_account,
@@ -226,6 +230,7 @@ def app_routes() -> list[Route]:
         *rooms_api.routes(),
         *health.routes(),
         *guest_links.routes(),
+        *network_check.routes(),
         *casebook_api.routes(),
         *casebook_pages.routes(),
         *recordings_pages.routes(),

@@ -14,7 +14,7 @@ from casebook.storage import FileStore
 from signaling.namespace import CallNamespace
 from signaling.scaleout import RedisScaleOut
 from web.app.settings import Settings
-from web.http.ratelimit import LoginThrottle
+from web.http.ratelimit import AddressLimit, LoginThrottle
 from web.render.i18n import I18n
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -27,6 +27,8 @@ LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 # Password reset requests, each counted as a sign-in failure is (its own counts).
 RESET_THROTTLE = web.AppKey("reset_throttle", LoginThrottle)
 LOCKOUT = web.AppKey("lockout", LockoutPolicy)
+# Short-lived TURN credentials of the public network check, per client address.
+NETWORK_CHECK_LIMIT = web.AppKey("network_check_limit", AddressLimit)
 # The casebook's attachment store and how its services tell people of what happened.
 FILE_STORE = web.AppKey("file_store", FileStore)
 NOTIFIER = web.AppKey("notifier", Notifier)

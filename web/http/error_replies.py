@@ -22,6 +22,7 @@ from web.http.errors import (
     CASEBOOK_STATUS,
     DatabaseUnavailable,
     SignInRequired,
+    Throttled,
     TooManyAttempts,
     WebError,
     is_api,
@@ -82,7 +83,7 @@ async def _reply(
     if counted is not None:
         counted[error.code] += 1
     headers = {}
-    if isinstance(error, TooManyAttempts):
+    if isinstance(error, Throttled):
         headers["Retry-After"] = str(max(1, int(error.retry_after)))
     if isinstance(error, DatabaseUnavailable):
         headers["Retry-After"] = "5"

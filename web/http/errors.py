@@ -50,12 +50,26 @@ class CsrfFailed(WebError):
         super().__init__(403, "csrf_failed", "missing or wrong CSRF token")
 
 
-class TooManyAttempts(WebError):
+class Throttled(WebError):
+    """A 429: the client must wait `retry_after` seconds (the reply's Retry-After)."""
+
+    def __init__(self, code: str, message: str, retry_after: float) -> None:
+        super().__init__(429, code, message)
+        self.retry_after = retry_after
+
+
+class TooManyAttempts(Throttled):
     """Sign-in attempts are throttled for this account or address."""
 
     def __init__(self, retry_after: float) -> None:
-        super().__init__(429, "too_many_attempts", "too many failed sign-in attempts")
-        self.retry_after = retry_after
+        super().__init__("too_many_attempts", "too many failed sign-in attempts", retry_after)
+
+
+class RateLimited(Throttled):
+    """Too many requests of one kind from one client address (e.g. the network check's)."""
+
+    def __init__(self, retry_after: float, message: str = "too many requests") -> None:
+        super().__init__("rate_limited", message, retry_after)
 
 
 class DatabaseUnavailable(WebError):

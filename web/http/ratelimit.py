@@ -1,5 +1,6 @@
 """Sign-in throttling per (account, address) and per address, a growing delay for the account
-alone: a pure class with an injected clock.
+alone; and `AddressLimit`, requests of one kind per client address. Pure classes with an
+injected clock.
 
 Failures at one address never lock an account for people at other addresses: the account alone
 only makes each further try wait a little longer (casebook.lockout.growing_delay, capped).
@@ -14,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 
 from casebook.lockout import growing_delay
+from signaling.ratelimit import TokenBucket
 
 Key = tuple[str, ...]
 
@@ -94,3 +96,49 @@ class LoginThrottle:
         if not failures:
             del self._failures[key]
         return failures
+
+
+class AddressLimit:
+    """How often each client address may do one thing: `burst` at once, then one every
+    `interval` seconds (a token bucket per address; full buckets are forgotten)."""
+
+    def __init__(
+        self,
+        *,
+        burst: int,
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._burst = burst
+        self._rate = 1.0 / interval
+        self._clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+        self._last_prune = clock()
+
+    def allow(self, address: str) -> bool:
+        """Count one request from `address`; False when it is over its share."""
+        now = self._clock()
+        self._prune(now)
+        bucket = self._buckets.get(address)
+        if bucket is None:
+            bucket = self._buckets[address] = TokenBucket(self._rate, self._burst, now)
+        return bucket.allow(now)
+
+    def retry_after(self, address: str) -> float:
+        """Seconds until `address` may ask again (0 when it may now)."""
+        bucket = self._buckets.get(address)
+        if bucket is None:
+            return 0.0
+        missing = 1.0 - bucket.available(self._clock())
+        return max(0.0, missing / self._rate)
+
+    def _prune(self, now: float) -> None:
+        # A bucket left alone this long is full again: as good as new.
+        if now - self._last_prune < self._burst / self._rate:
+            return
+        self._last_prune = now
+        idle = [a for a, b in self._buckets.items() if b.available(now) >= self._burst]
+        for address in idle:
+            del self._buckets[address]
+
+

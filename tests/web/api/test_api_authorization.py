@@ -72,6 +72,7 @@ EXPECTED: dict[str, frozenset[Role] | None] = {
     "api-guest-link-list": READERS,
     "api-guest-link-revoke": READERS,
     "api-guest-join": PUBLIC,
+    "api-network-check": PUBLIC,
     "api-recordings-list": READERS,
     "api-recording": READERS,
     "api-recording-publish": frozenset({R.COORDINATOR, R.SPECIALIST, R.LECTURER}),
@@ -82,7 +83,7 @@ EXPECTED: dict[str, frozenset[Role] | None] = {
 OUTSIDE_API = {
     "GET /socket.io/", "POST /socket.io/", "OPTIONS /socket.io/", "home", "login",
     "POST /login", "logout", "lang", "dashboard", "room", "favicon", "socketio-client", "static",
-    "privacy", "guest", "POST /guest/{token}", "guest-room",
+    "privacy", "guest", "POST /guest/{token}", "guest-room", "network-check",
     "recordings", "recording", "recording-publish", "recording-withdraw",
 }
 # Account and administration pages: their own generated test (test_account_access.py).
