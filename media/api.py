@@ -93,6 +93,10 @@ class _SdpRequest(_PeerRequest):
     sdp: str = _Sdp
 
 
+class _PublishRequest(_SdpRequest):
+    layers: list[list[str]] = Field(default_factory=list, max_length=4)
+
+
 class _ConnectionRequest(_PeerRequest):
     connection: Literal["publish", "subscribe"]
 
@@ -286,8 +290,8 @@ async def _create_room(request: web.Request) -> web.Response:
 
 
 async def _publish(request: web.Request) -> web.Response:
-    body = await _body(request, _SdpRequest)
-    answer = await request.app[_NODE].publish(body.room_id, body.peer_id, body.sdp)
+    body = await _body(request, _PublishRequest)
+    answer = await request.app[_NODE].publish(body.room_id, body.peer_id, body.sdp, body.layers)
     return _ok(sdp=answer)
 
 

@@ -271,6 +271,13 @@ class Forwarder:
             return []
         return self._ask_for_keyframe(now, subscriber.target)
 
+    def request_keyframe(self, now: float, layer: int) -> list[Action]:
+        """Someone besides the subscribers (the recorder) needs a keyframe of `layer`: asked
+        for under the same limits as theirs."""
+        if not self._is_video:
+            return []
+        return self._ask_for_keyframe(now, self._layer(layer))
+
     def on_dropped(self, subscriber_id: str, now: float) -> list[Action]:
         """A subscriber's queue overflowed and lost frames: resume it from a keyframe."""
         subscriber = self._subscribers.get(subscriber_id)

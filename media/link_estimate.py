@@ -3,8 +3,10 @@
 Pure logic with no I/O: fed the receiver's estimate (REMB) when it sends one, its receiver
 reports (fraction lost, jitter), its NACKs and what the SFU sent it, each with the current
 monotonic time. `available` is the smaller of the receiver's own estimate and a loss-based one
-(the loss half of Google congestion control): cut when more than a tenth is lost, grown slowly
-while nothing is, so a receiver that sends no REMB still gets a number.
+(the loss half of Google congestion control): made when more than a tenth is lost, by cutting
+what was being sent or estimated, then grown slowly while nothing is, and dropped once it is
+back above the receiver's own estimate. A receiver that sends no REMB and loses nothing gives
+no number at all: nothing says its link is short.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ MAX_ESTIMATE = 20_000_000.0
 class LinkEstimate:
     """One subscriber connection's available bitrate and loss, from its feedback."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, settle: float = 0.0) -> None:
+        # Estimates are withheld until this long after the first feedback: a receiver's first
+        # ones describe its start (nothing received yet), not its link.
+        self._settle = settle
+        self._first_feedback: float | None = None
         self._remb: tuple[float, float] | None = None  # (bits per second, when)
         self._loss_based: float | None = None
         self._last_growth: float | None = None
@@ -38,22 +44,25 @@ class LinkEstimate:
     def on_remb(self, bitrate: float, now: float) -> None:
         """The receiver's estimate of its maximum bitrate (REMB)."""
         self._remb = (float(bitrate), now)
+        self._heard(now)
 
     def on_report(self, fraction_lost: float, jitter: float, now: float) -> None:
         """A receiver report block: fraction lost (0-1) and interarrival jitter in seconds."""
         self._reports.append((now, fraction_lost, jitter))
         self._trim(now)
-        base = self._loss_based
-        if base is None:
-            base = self._remb[0] if self._remb is not None else self.sending(now)
-            if not base:
-                return
+        self._heard(now)
         loss = self.loss(now)
+        base = self._loss_based
+        remb = self._fresh_remb(now)
         if loss > HIGH_LOSS:
+            if base is None:
+                base = remb if remb is not None else self.sending(now)
             base *= 1 - 0.5 * loss
-        elif loss <= LOW_LOSS and self.jitter(now) <= HIGH_JITTER:
+        elif base is not None and loss <= LOW_LOSS and self.jitter(now) <= HIGH_JITTER:
             since = 1.0 if self._last_growth is None else now - self._last_growth
             base = min(base * GROWTH_PER_SECOND ** min(since, 1.0), MAX_ESTIMATE)
+            if remb is not None and base >= remb:
+                base = None  # recovered: the receiver's own estimate speaks again
         self._last_growth = now
         self._loss_based = base
 
@@ -88,15 +97,28 @@ class LinkEstimate:
         self._trim(now)
         return max((jitter for _, _, jitter in self._reports), default=0.0)
 
-    def available(self, now: float) -> float | None:
-        """The bitrate the link sustains now, in bits per second; None before any feedback."""
-        remb = (
-            self._remb[0]
-            if self._remb is not None and now - self._remb[1] <= REMB_LIFETIME
-            else None
-        )
-        known = [value for value in (remb, self._loss_based) if value is not None]
+    def available(self, now: float, audio: float = 0.0) -> float | None:
+        """The bitrate video may take on the link now, in bits per second; None when nothing
+        says (no feedback yet, or no REMB and no loss).
+
+        A REMB already speaks for the video streams it names. The loss-based estimate is of
+        everything sent, so the audio's bitrate (`audio`, headers included) comes off it first:
+        audio is never starved to make room for video.
+        """
+        if self._first_feedback is None or now - self._first_feedback < self._settle:
+            return None
+        loss_based = None if self._loss_based is None else max(0.0, self._loss_based - audio)
+        known = [value for value in (self._fresh_remb(now), loss_based) if value is not None]
         return min(known) if known else None
+
+    def _fresh_remb(self, now: float) -> float | None:
+        if self._remb is None or now - self._remb[1] > REMB_LIFETIME:
+            return None
+        return self._remb[0]
+
+    def _heard(self, now: float) -> None:
+        if self._first_feedback is None:
+            self._first_feedback = now
 
     def _trim(self, now: float) -> None:
         for window in (self._reports, self._nacks, self._sent):

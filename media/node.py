@@ -39,8 +39,11 @@ class MediaNode(Protocol):
         """Create a room; creating an existing room is a no-op."""
         ...
 
-    async def publish(self, room_id: str, peer_id: str, offer_sdp: str) -> str:
-        """Apply a participant's publishing offer (first or renegotiated); return the answer."""
+    async def publish(
+        self, room_id: str, peer_id: str, offer_sdp: str, layers: Sequence[Sequence[str]] = ()
+    ) -> str:
+        """Apply a participant's publishing offer (first or renegotiated); return the answer.
+        `layers`: groups of video mids that are one camera's encodings, best first."""
         ...
 
     async def subscribe(self, room_id: str, peer_id: str) -> SubscriptionOffer:
@@ -134,9 +137,11 @@ class LocalMediaNode:
                 on_event=self._on_event,
             )
 
-    async def publish(self, room_id: str, peer_id: str, offer_sdp: str) -> str:
+    async def publish(
+        self, room_id: str, peer_id: str, offer_sdp: str, layers: Sequence[Sequence[str]] = ()
+    ) -> str:
         """Apply a participant's publishing offer; return the answer."""
-        return await self.room(room_id).publish(peer_id, offer_sdp)
+        return await self.room(room_id).publish(peer_id, offer_sdp, layers)
 
     async def subscribe(self, room_id: str, peer_id: str) -> SubscriptionOffer:
         """Offer a participant every other participant's tracks."""

@@ -1,28 +1,33 @@
-"""A published track on the SFU: its receiver tap, its forwarder and one output per subscriber.
+"""A published track on the SFU: its receiver taps, its forwarder and one output per subscriber.
 
 This is the thin edge around `Forwarder`: it turns tapped frames and subscriber feedback into
 forwarder events, and carries out the actions (send a frame, send a PLI to the publisher).
 A frame is packetized once and its payloads sent to every subscriber that gets it, in the tap's
 callback: no queue or task switch per subscriber (see `aiortc_tap.direct_sender.DirectRtpSender`).
+A simulcast camera is one track with a receiver per layer; each subscriber's layer is chosen by
+`choose_quality` from its share of its link.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiortc import RTCRtpReceiver, RTCRtpSender
 
 from media.aiortc_tap.direct_sender import DirectRtpSender
 from media.aiortc_tap.forwarded_track import ForwardedTrack
-from media.aiortc_tap.packetizer import packetizer_for
+from media.aiortc_tap.packetizer import Packetizer, packetizer_for
 from media.aiortc_tap.receiver_tap import ReceiverTap
+from media.aiortc_tap.remb import combine_estimates
 from media.aiortc_tap.sender import install_packetizer, watch_keyframe_requests
+from media.bitrate_meter import BitrateMeter
 from media.forwarder import Action, Deliver, Forwarder, Kind, RequestKeyframe
 from media.frames import EncodedFrame
+from media.layer_selector import LayerSelector
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +35,10 @@ logger = logging.getLogger(__name__)
 # up; better to drop the backlog and restart it from a keyframe than to grow memory or latency.
 VIDEO_QUEUE_FRAMES = 15
 AUDIO_QUEUE_FRAMES = 25
+# A single-quality video on a link too weak for it gets a keyframe this often, at the most and
+# at the least (the top layer's once a second; a picture every few seconds is still a picture).
+THINNED_MIN_INTERVAL = 1.0
+THINNED_MAX_INTERVAL = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +68,27 @@ class FrameSink(Protocol):
         ...
 
 
+@dataclass(slots=True)
+class _Layer:
+    """One encoded stream of the track (the only one, or one simulcast layer)."""
+
+    receiver: RTCRtpReceiver
+    tap: ReceiverTap
+    # Each frame is packetized once for every subscriber of the layer. One VP8 picture id
+    # sequence per layer: a receiver takes a delta frame's picture id gap for a lost reference,
+    # so the ids a subscriber sees may jump only at keyframes (a layer switch, or a resume).
+    packetizer: Packetizer
+    meter: BitrateMeter = field(default_factory=BitrateMeter)
+    packetized: tuple[bytes, list[bytes]] | None = None
+    keyframe_octets: int = 0
+
+
 class PublishedTrack:
-    """One publisher's track fanned out to its subscribers without decoding."""
+    """One publisher's track fanned out to its subscribers without decoding.
+
+    `receiver` carries the track (its top quality); `lower_layers`, for a simulcast camera, the
+    publisher's other encodings of it, from the next best down.
+    """
 
     def __init__(
         self,
@@ -68,29 +96,93 @@ class PublishedTrack:
         receiver: RTCRtpReceiver,
         clock_rate: int,
         *,
+        lower_layers: Sequence[RTCRtpReceiver] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.info = info
         self.clock_rate = clock_rate
         self._clock = clock
-        self.forwarder = Forwarder(info.kind, clock_rate)
+        receivers = [*reversed(lower_layers), receiver]
+        self.forwarder = Forwarder(info.kind, clock_rate, layers=len(receivers))
         self._outputs: dict[str, ForwardedTrack] = {}
         # Pause wishes for subscribers whose connection is not up yet.
         self._paused_before_start: set[str] = set()
         self._closed = False
         self._sinks: list[FrameSink] = []
-        # Each frame is packetized once for every subscriber (one VP8 picture id sequence per
-        # track: a subscriber that skipped frames sees a gap, which receivers accept).
-        self._packetizer = packetizer_for(info.codec)
-        self._packetized: tuple[bytes, list[bytes]] | None = None
+        self._selectors: dict[str, LayerSelector] = {}
+        self._layers = [self._tap_layer(index, r) for index, r in enumerate(receivers)]
+        if len(receivers) > 1:
+            combine_estimates(receivers)
         self.receiver = receiver
-        self.tap = ReceiverTap(
+        self.tap = self._layers[-1].tap
+
+    def _tap_layer(self, index: int, receiver: RTCRtpReceiver) -> _Layer:
+        tap = ReceiverTap(
             receiver,
-            info.codec,
-            self._on_frame,
-            on_source_change=self._on_source_change,
-            on_loss=self._on_source_loss,
+            self.info.codec,
+            lambda frame: self._on_frame(frame, index),
+            on_source_change=lambda: self._on_source_change(index),
+            on_loss=lambda: self._on_source_loss(index),
         )
+        return _Layer(receiver, tap, packetizer_for(self.info.codec))
+
+    @property
+    def layers(self) -> int:
+        """How many encodings of the track the publisher sends (1 unless simulcast)."""
+        return len(self._layers)
+
+    @property
+    def taps(self) -> list[ReceiverTap]:
+        """Each layer's receiver tap, lowest quality first."""
+        return [layer.tap for layer in self._layers]
+
+    def layer_bitrates(self) -> list[float]:
+        """Each layer's incoming bitrate now (bits per second), lowest quality first."""
+        now = self._clock()
+        return [layer.meter.bitrate(now) for layer in self._layers]
+
+    def choose_quality(self, subscriber_id: str, budget: float | None, loss: float) -> None:
+        """Fit what a subscriber gets to its share of its link (`budget`, bits per second).
+
+        Several layers: the selector picks one. One quality: every frame if it fits, else
+        keyframes only, as often as the share allows.
+        """
+        if self.info.kind != "video" or subscriber_id not in self.forwarder.subscriber_ids:
+            return
+        now = self._clock()
+        bitrates = self.layer_bitrates()
+        if self.layers > 1:
+            selector = self._selectors.setdefault(subscriber_id, LayerSelector(self.layers))
+            before = selector.target
+            layer = selector.update(now, budget, bitrates, loss)
+            if layer != before:
+                logger.info(
+                    "subscriber_layer_target track=%s subscriber=%s layer=%d budget=%s loss=%.2f",
+                    self.info.track_id,
+                    subscriber_id,
+                    layer,
+                    None if budget is None else round(budget),
+                    loss,
+                )
+            self._run(self.forwarder.set_target_layer(subscriber_id, layer, now))
+            return
+        # One quality: the same selector between two rates, keyframes only and every frame.
+        keyframe_bits = self._layers[0].keyframe_octets * 8
+        thinned_rate = keyframe_bits / THINNED_MAX_INTERVAL
+        selector = self._selectors.setdefault(subscriber_id, LayerSelector(2))
+        full = selector.update(now, budget, [thinned_rate, bitrates[0]], loss) == 1
+        interval = None
+        if not full:
+            interval = THINNED_MAX_INTERVAL
+            if budget:
+                interval = max(THINNED_MIN_INTERVAL, min(interval, keyframe_bits / budget))
+        self._run(self.forwarder.set_keyframe_interval(subscriber_id, interval, now))
+
+    def current_layer(self, subscriber_id: str) -> int | None:
+        """The layer a subscriber gets now (None before its first keyframe, or unknown)."""
+        if subscriber_id not in self.forwarder.subscriber_ids:
+            return None
+        return self.forwarder.current_layer(subscriber_id)
 
     def output(self, subscriber_id: str) -> ForwardedTrack | None:
         """The track a subscriber's sender reads, if it subscribes."""
@@ -148,6 +240,7 @@ class PublishedTrack:
     def remove_subscriber(self, subscriber_id: str) -> None:
         """Stop forwarding to a subscriber and end its track."""
         self.forwarder.unsubscribe(subscriber_id)
+        self._selectors.pop(subscriber_id, None)
         self._paused_before_start.discard(subscriber_id)
         output = self._outputs.pop(subscriber_id, None)
         if output is not None:
@@ -180,8 +273,12 @@ class PublishedTrack:
             self._sinks.remove(sink)
 
     def request_keyframe(self) -> bool:
-        """Ask the publisher for a keyframe now; False until its first packet arrived."""
-        return self.tap.request_keyframe()
+        """Ask the publisher for a keyframe of the top quality (for the recorder), throttled
+        with the subscribers' requests; False until its first packet arrived."""
+        if self.tap.media_ssrc is None:
+            return False
+        self._run(self.forwarder.request_keyframe(self._clock(), self.forwarder.top_layer))
+        return True
 
     def close(self) -> None:
         """The publisher's track ended: end every subscriber's copy."""
@@ -189,19 +286,29 @@ class PublishedTrack:
         for subscriber_id in list(self._outputs):
             self.remove_subscriber(subscriber_id)
 
-    def _on_source_change(self) -> None:
-        logger.info("publisher_source_changed track=%s", self.info.track_id)
-        self._run(self.forwarder.reanchor(self._clock()))
-        self._tell_sinks(lambda sink: sink.on_source_change())
+    def _on_source_change(self, layer: int = 0) -> None:
+        logger.info("publisher_source_changed track=%s layer=%d", self.info.track_id, layer)
+        self._run(self.forwarder.reanchor(self._clock(), layer))
+        if layer == self.forwarder.top_layer:
+            self._tell_sinks(lambda sink: sink.on_source_change())
 
-    def _on_source_loss(self) -> None:
-        logger.info("publisher_stream_loss track=%s", self.info.track_id)
-        self._run(self.forwarder.on_source_loss(self._clock()))
-        self._tell_sinks(lambda sink: sink.on_loss())
+    def _on_source_loss(self, layer: int = 0) -> None:
+        logger.info("publisher_stream_loss track=%s layer=%d", self.info.track_id, layer)
+        self._run(self.forwarder.on_source_loss(self._clock(), layer))
+        if layer == self.forwarder.top_layer:
+            self._tell_sinks(lambda sink: sink.on_loss())
 
-    def _on_frame(self, frame: EncodedFrame) -> None:
-        if not self._closed:
-            self._run(self.forwarder.on_frame(frame, self._clock()))
+    def _on_frame(self, frame: EncodedFrame, layer: int = 0) -> None:
+        if self._closed:
+            return
+        now = self._clock()
+        state = self._layers[layer]
+        state.meter.add(len(frame.data), now)
+        if frame.keyframe:
+            state.keyframe_octets = len(frame.data)
+        self._run(self.forwarder.on_frame(frame, now, layer), layer)
+        # The recorder keeps the best quality.
+        if layer == self.forwarder.top_layer:
             self._tell_sinks(lambda sink: sink.on_frame(frame))
 
     def _tell_sinks(self, call: Callable[[FrameSink], None]) -> None:
@@ -212,23 +319,26 @@ class PublishedTrack:
                 # A failing recorder must not stop forwarding to the participants.
                 logger.exception("frame_sink_failed track=%s", self.info.track_id)
 
-    def _payloads(self, frame: EncodedFrame) -> list[bytes]:
+    def _payloads(self, frame: EncodedFrame, layer: int = 0) -> list[bytes]:
         # Every subscriber's Deliver carries the same data object; packetize it once.
-        cached = self._packetized
+        state = self._layers[layer]
+        cached = state.packetized
         if cached is not None and cached[0] is frame.data:
             return cached[1]
-        payloads = self._packetizer.packetize(frame.data)
-        self._packetized = (frame.data, payloads)
+        payloads = state.packetizer.packetize(frame.data)
+        state.packetized = (frame.data, payloads)
         return payloads
 
-    def _run(self, actions: list[Action]) -> None:
+    def _run(self, actions: list[Action], layer: int = 0) -> None:
+        """Carry out the forwarder's actions; Deliver only comes from `on_frame` of `layer`."""
         for action in actions:
             if isinstance(action, Deliver):
                 output = self._outputs.get(action.subscriber_id)
                 if output is None:
                     continue
                 if output.sends_directly:
-                    delivered = output.send(self._payloads(action.frame), action.frame.timestamp)
+                    payloads = self._payloads(action.frame, layer)
+                    delivered = output.send(payloads, action.frame.timestamp)
                 else:
                     delivered = output.push(action.frame)
                 if not delivered:
@@ -239,4 +349,4 @@ class PublishedTrack:
                     )
                     self._run(self.forwarder.on_dropped(action.subscriber_id, self._clock()))
             elif isinstance(action, RequestKeyframe):
-                self.tap.request_keyframe()
+                self._layers[action.layer].tap.request_keyframe()

@@ -8,6 +8,7 @@ Transport failures become `MediaError("node_unreachable")`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -79,9 +80,17 @@ class RemoteMediaNode:
         """Create a room; creating an existing room is a no-op."""
         await self._call("create_room", room_id=room_id)
 
-    async def publish(self, room_id: str, peer_id: str, offer_sdp: str) -> str:
+    async def publish(
+        self, room_id: str, peer_id: str, offer_sdp: str, layers: Sequence[Sequence[str]] = ()
+    ) -> str:
         """Apply a participant's publishing offer; return the answer."""
-        result = await self._call("publish", room_id=room_id, peer_id=peer_id, sdp=offer_sdp)
+        result = await self._call(
+            "publish",
+            room_id=room_id,
+            peer_id=peer_id,
+            sdp=offer_sdp,
+            layers=[list(group) for group in layers],
+        )
         return str(result["sdp"])
 
     async def subscribe(self, room_id: str, peer_id: str) -> SubscriptionOffer:

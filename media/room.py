@@ -4,6 +4,12 @@ Each participant has up to two connections, as in most SFUs: one on which it pub
 participant offers, the SFU answers and receives) and one on which it subscribes (the SFU offers
 every other participant's tracks, the participant answers). Frames move from a publisher's
 receiver to subscribers' senders encoded, through `PublishedTrack`.
+
+A camera published in several qualities (simulcast by transceivers: one video section per
+quality, grouped by the publish message's `layers`) is one `PublishedTrack` with a receiver per
+layer; each subscriber gets one video track of it. Twice a second the room shares each
+subscriber's link estimate (from the RTCP its connection sends back) among the tracks it
+receives, and each track fits what it forwards to its share.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from aiortc import (
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError
 from aiortc.sdp import candidate_from_sdp
 
-from media.aiortc_tap.sender import set_stream_id
+from media.aiortc_tap.sender import set_stream_id, watch_feedback
 from media.codecs import (
     AUDIO_CODECS,
     DEFAULT_VIDEO_CODECS,
@@ -40,11 +46,17 @@ from media.codecs import (
 from media.errors import MediaError
 from media.events import MediaEvent, TrackPublished, TrackUnpublished
 from media.forwarder import Kind
+from media.link_estimate import LinkEstimate
 from media.published_track import PublishedTrack, TrackInfo
+from media.stream_allocator import VideoDemand, audio_bitrate, split_budget
 
 logger = logging.getLogger(__name__)
 
 _ENDED_STATES = {"failed", "closed"}
+# How often each subscriber's qualities are chosen again. Receivers report about once a second.
+ALLOCATE_INTERVAL = 0.5
+# A receiver's first estimates describe its start, not its link: they are not acted on sooner.
+FEEDBACK_SETTLE = 2.0
 
 Connection = Literal["publish", "subscribe"]
 
@@ -80,9 +92,27 @@ class _Publisher:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
+class _SubscriberFeedback:
+    """Feeds a subscriber's RTCP feedback (from every one of its senders) to its link estimate."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self.link = LinkEstimate(settle=FEEDBACK_SETTLE)
+
+    def on_remb(self, bitrate: float) -> None:
+        self.link.on_remb(bitrate, self._clock())
+
+    def on_report(self, fraction_lost: float, jitter: float) -> None:
+        self.link.on_report(fraction_lost, jitter, self._clock())
+
+    def on_nacks(self, count: int) -> None:
+        self.link.on_nacks(count, self._clock())
+
+
 @dataclass(slots=True)
 class _Subscriber:
     pc: RTCPeerConnection
+    feedback: _SubscriberFeedback
     transceivers: dict[str, RTCRtpTransceiver] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -111,6 +141,7 @@ class Room:
         self._publish_connections = 0  # publish connections ever made, for unique track ids
         self._closed = False
         self._observers: list[TrackObserver] = []
+        self._allocating: asyncio.Task[None] | None = None
 
     @property
     def tracks(self) -> list[TrackInfo]:
@@ -168,8 +199,13 @@ class Room:
             return {}
         return {track_id: t.sender for track_id, t in subscriber.transceivers.items()}
 
-    async def publish(self, peer_id: str, offer_sdp: str) -> str:
-        """Accept a publisher's offer (first or renegotiated) and return the SFU's answer."""
+    async def publish(
+        self, peer_id: str, offer_sdp: str, layers: Sequence[Sequence[str]] = ()
+    ) -> str:
+        """Accept a publisher's offer (first or renegotiated) and return the SFU's answer.
+
+        `layers` groups video mids that carry one camera in several qualities, best first.
+        """
         self._check_open()
         publisher = self._publishers.get(peer_id)
         is_new = publisher is None
@@ -181,19 +217,27 @@ class Room:
             self._publishers[peer_id] = publisher
         try:
             async with publisher.lock:
-                return await self._negotiate_publisher(peer_id, publisher, offer_sdp)
+                return await self._negotiate_publisher(peer_id, publisher, offer_sdp, layers)
         except MediaError:
             if is_new:
                 await self._drop_publisher(peer_id, publisher.pc)
             raise
 
     async def _negotiate_publisher(
-        self, peer_id: str, publisher: _Publisher, offer_sdp: str
+        self, peer_id: str, publisher: _Publisher, offer_sdp: str, layers: Sequence[Sequence[str]]
     ) -> str:
         pc = publisher.pc
         sections = {s.mid: s for s in media_sections(offer_sdp) if s.kind in ("audio", "video")}
         if not sections:
             raise MediaError("bad_sdp", "a publishing offer needs an audio or video section")
+        # Groups already published are a renegotiation repeating them.
+        groups = [
+            list(group)
+            for group in _checked_layers(layers, sections)
+            if not all(mid in publisher.tracks_by_mid for mid in group)
+        ]
+        if any(mid in publisher.tracks_by_mid for group in groups for mid in group):
+            raise MediaError("bad_layers", "a camera's layers are published together")
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         except _REJECTED_DESCRIPTION as exc:
@@ -205,13 +249,25 @@ class Room:
                 continue
             if section.remote_sends:
                 accepted.append((transceiver, section, self._codec_for(section)))
+        lower = {group[0]: group[1:] for group in groups}
+        lower_mids = {mid for group in groups for mid in group[1:]}
+        by_mid = {section.mid: transceiver for transceiver, section, _ in accepted}
         # Taps go in before the answer, so before any media can arrive.
         new_tracks = [
-            self._accept_track(peer_id, publisher.generation, transceiver, section, codec)
+            self._accept_track(
+                peer_id,
+                publisher.generation,
+                transceiver,
+                section,
+                codec,
+                [by_mid[mid] for mid in lower.get(section.mid, ()) if mid in by_mid],
+            )
             for transceiver, section, codec in accepted
+            if section.mid not in lower_mids
         ]
         for track in new_tracks:
-            publisher.tracks_by_mid[track.tap_mid] = track.published
+            for mid in track.mids:
+                publisher.tracks_by_mid[mid] = track.published
         await pc.setLocalDescription(await pc.createAnswer())
         ended = [
             mid
@@ -232,8 +288,13 @@ class Room:
         self._check_open()
         subscriber = self._subscribers.get(peer_id)
         if subscriber is None:
-            subscriber = _Subscriber(self._new_connection(peer_id, self._drop_subscriber))
+            subscriber = _Subscriber(
+                self._new_connection(peer_id, self._drop_subscriber),
+                _SubscriberFeedback(self._clock),
+            )
             self._subscribers[peer_id] = subscriber
+        if self._allocating is None:
+            self._allocating = asyncio.ensure_future(self._allocate_every_interval())
         async with subscriber.lock:
             pc = subscriber.pc
             if pc.signalingState != "stable":
@@ -257,6 +318,7 @@ class Room:
                 transceiver.setCodecPreferences(capabilities_for(info.kind, info.codec))
                 set_stream_id(transceiver.sender, info.stream_id)
                 track.attach_sender(peer_id, transceiver.sender)
+                watch_feedback(transceiver.sender, track.clock_rate, subscriber.feedback)
                 subscriber.transceivers[info.track_id] = transceiver
             # Taken before awaiting: a track unpublished meanwhile (its replacement has another
             # id) leaves `_tracks`; the event schedules the next offer, which drops it.
@@ -344,8 +406,55 @@ class Room:
     async def close(self) -> None:
         """Close every connection in the room."""
         self._closed = True
+        if self._allocating is not None:
+            self._allocating.cancel()
         for peer_id in set(self._publishers) | set(self._subscribers):
             await self.leave(peer_id)
+
+    async def _allocate_every_interval(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(ALLOCATE_INTERVAL)
+            try:
+                self.allocate()
+            except Exception:
+                # Quality stays as it was; forwarding goes on.
+                logger.exception("quality_allocation_failed room=%s", self.room_id)
+
+    def allocate(self) -> None:
+        """Fit what each subscriber gets to what its link sustains, from its latest feedback."""
+        now = self._clock()
+        for peer_id, subscriber in self._subscribers.items():
+            tracks = [self._tracks.get(track_id) for track_id in subscriber.transceivers]
+            live = [t for t in tracks if t is not None and not t.closed]
+            outputs = [o for o in (t.output(peer_id) for t in live) if o is not None]
+            link = subscriber.feedback.link
+            link.on_sent(
+                sum(o.packets_sent for o in outputs), sum(o.octets_sent for o in outputs), now
+            )
+            videos = [t for t in live if t.info.kind == "video"]
+            audio = audio_bitrate([t.layer_bitrates()[0] for t in live if t.info.kind == "audio"])
+            available = link.available(now, audio)
+            shares: dict[str, float] = {}
+            if available is not None:
+                demands = [VideoDemand(t.info.track_id, t.layer_bitrates()) for t in videos]
+                shares = split_budget(available, demands)
+            loss = link.loss(now)
+            for track in videos:
+                track.choose_quality(peer_id, shares.get(track.info.track_id), loss)
+                if not logger.isEnabledFor(logging.DEBUG):
+                    continue
+                logger.debug(
+                    "quality room=%s subscriber=%s track=%s available=%s share=%s loss=%.2f "
+                    "layers=%s layer=%s",
+                    self.room_id,
+                    peer_id,
+                    track.info.track_id,
+                    available,
+                    shares.get(track.info.track_id),
+                    loss,
+                    [round(b) for b in track.layer_bitrates()],
+                    track.current_layer(peer_id),
+                )
 
     def _codec_for(self, section: MediaSection) -> str:
         preferred = self._video_codecs if section.kind == "video" else AUDIO_CODECS
@@ -364,11 +473,14 @@ class Room:
         transceiver: RTCRtpTransceiver,
         section: MediaSection,
         codec: str,
+        lower_layers: Sequence[RTCRtpTransceiver] = (),
     ) -> _NewTrack:
         kind = transceiver.kind
-        # One codec per track: subscribers must be offered exactly what the publisher sends.
-        transceiver.setCodecPreferences(capabilities_for(kind, codec))
-        transceiver.direction = "recvonly"
+        # One codec per track: subscribers must be offered exactly what the publisher sends,
+        # whichever layer they get.
+        for receiving in (transceiver, *lower_layers):
+            receiving.setCodecPreferences(capabilities_for(kind, codec))
+            receiving.direction = "recvonly"
         info = TrackInfo(
             # Unique per publish connection, not just per peer and mid: a replaced connection
             # (publish restart, rejoin) reuses the mids, and its old tracks' m= sections stay,
@@ -382,9 +494,14 @@ class Room:
             stream_id=section.stream_id or peer_id,
         )
         published = PublishedTrack(
-            info, transceiver.receiver, clock_rate_for(kind), clock=self._clock
+            info,
+            transceiver.receiver,
+            clock_rate_for(kind),
+            lower_layers=[t.receiver for t in lower_layers],
+            clock=self._clock,
         )
-        return _NewTrack(section.mid, published)
+        mids = [section.mid, *(t.mid for t in lower_layers if t.mid is not None)]
+        return _NewTrack(mids, published)
 
     def _stopped_sending(self, pc: RTCPeerConnection, mid: str) -> bool:
         for transceiver in pc.getTransceivers():
@@ -472,8 +589,24 @@ class Room:
 
 @dataclass(frozen=True, slots=True)
 class _NewTrack:
-    tap_mid: str
+    mids: list[str]  # the track's section, then its lower layers' sections
     published: PublishedTrack
+
+
+def _checked_layers(
+    layers: Sequence[Sequence[str]], sections: dict[str, MediaSection]
+) -> list[Sequence[str]]:
+    """The simulcast groups of a publish, each of sending video sections of the offer."""
+    seen: set[str] = set()
+    for group in layers:
+        for mid in group:
+            section = sections.get(mid)
+            if section is None or section.kind != "video" or not section.remote_sends:
+                raise MediaError("bad_layers", f"layer {mid!r} is not a video the offer sends")
+            if mid in seen:
+                raise MediaError("bad_layers", f"layer {mid!r} is named twice")
+            seen.add(mid)
+    return [group for group in layers if len(group) > 1]
 
 
 def _kind(kind: str) -> Kind:

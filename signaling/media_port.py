@@ -6,7 +6,7 @@ Signaling must not import `media`; the composition root adapts a media node to `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -75,8 +75,11 @@ class MediaPort(Protocol):
         """Create a room; creating an existing room is a no-op."""
         ...
 
-    async def publish(self, room_id: str, peer_id: str, offer_sdp: str) -> str:
-        """Apply a participant's publishing offer (first or renegotiated); return the answer."""
+    async def publish(
+        self, room_id: str, peer_id: str, offer_sdp: str, layers: Sequence[Sequence[str]] = ()
+    ) -> str:
+        """Apply a participant's publishing offer (first or renegotiated); return the answer.
+        `layers`: groups of video mids that are one camera's encodings, best first."""
         ...
 
     async def subscribe(self, room_id: str, peer_id: str) -> SubscriptionOffer:

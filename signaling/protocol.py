@@ -140,12 +140,21 @@ class AnswerDescription(_Strict):
     sdp: Sdp
 
 
+# One camera's encodings (simulcast by transceivers): the mids of its video sections, best first.
+SimulcastMids = Annotated[
+    list[Annotated[str, StringConstraints(min_length=1, max_length=32)]],
+    Field(min_length=2, max_length=4),
+]
+
+
 class SfuPublish(_Strict):
-    """The client's publishing offer; `restart` replaces a failed publish connection."""
+    """The client's publishing offer; `restart` replaces a failed publish connection; `layers`
+    groups the video sections that carry one camera in several qualities."""
 
     action: Literal["publish"]
     description: OfferDescription
     restart: bool = False
+    layers: list[SimulcastMids] = Field(default_factory=list, max_length=2)
 
 
 class SfuAnswer(_Strict):

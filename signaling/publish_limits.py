@@ -7,6 +7,8 @@ before the offer reaches the media node."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .errors import SignalingError
 from .protocol import parse_sdp_lines
 from .ratelimit import TokenBucket
@@ -59,12 +61,18 @@ class PublishBudget:
     def __init__(self, now: float) -> None:
         self._bucket = TokenBucket(1 / TRACK_REFILL_SECONDS, MAX_TRACKS, now)
         self._leg: set[str] = set()
+        # The lower simulcast layers of the offer last checked.
+        self._free: set[str] = set()
 
-    def new_tracks(self, sdp: str, restart: bool, now: float) -> set[str]:
+    def new_tracks(
+        self, sdp: str, restart: bool, now: float, layers: Sequence[Sequence[str]] = ()
+    ) -> set[str]:
         """The mids an offer (on a new connection when `restart`) would publish for the first
-        time; `too_many_tracks` when the bucket has not that many left."""
+        time; `too_many_tracks` when the bucket has not that many left. A camera's lower
+        simulcast layers cost nothing: subscribers get one track of it."""
         new = set(sending_mids(sdp)) - (set() if restart else self._leg)
-        if len(new) > self._bucket.available(now):
+        self._free = {mid for group in layers for mid in group[1:]}
+        if len(new - self._free) > self._bucket.available(now):
             raise SignalingError(
                 "too_many_tracks",
                 f"a participant adds at most {MAX_TRACKS} tracks at once, then one every "
@@ -78,5 +86,5 @@ class PublishBudget:
         if restart:
             self._leg.clear()
         self._leg |= mids
-        for _ in mids:
+        for _ in mids - self._free:
             self._bucket.allow(now)

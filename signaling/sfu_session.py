@@ -255,10 +255,10 @@ class SfuSessions:
         now = time.monotonic()
         budget = (sessions.budgets.setdefault(peer_id, PublishBudget(now)) if sessions
                   else PublishBudget(now))
-        new = budget.new_tracks(p.description.sdp, p.restart, now)
+        new = budget.new_tracks(p.description.sdp, p.restart, now, p.layers)
         if p.restart:
             await media.close_leg(room, peer_id, "publish")
-        answer = await media.publish(room, peer_id, p.description.sdp)
+        answer = await media.publish(room, peer_id, p.description.sdp, p.layers)
         budget.spent(new, p.restart, time.monotonic())
         log.info("signaling.sfu.published room=%s peer=%s restart=%s", room, peer_id, p.restart)
         return ok(description={"type": "answer", "sdp": answer})

@@ -10,6 +10,7 @@ sender encodes decoded frames. The modules of this package, each named for what 
 - `sender`: what the SFU changes on an aiortc sender (its packetizer, msid stream, the PLI/FIR
   it reports).
 - `direct_sender`: sends a subscriber's packets without the sender's RTP loop.
+- `remb`: one combined receiver estimate for a simulcast camera's layers.
 - `forwarded_track`: a subscriber's copy of a published track.
 No module outside this package touches an aiortc private name.
 `tests/media/test_aiortc_tap.py` exercises every private name used here: if an aiortc upgrade

@@ -58,6 +58,18 @@ class ForwardedTrack(MediaStreamTrack):
         """Whether frames go out through `send` (payloads) rather than `push` (the queue)."""
         return self.direct is not None and self.direct.ready
 
+    @property
+    def packets_sent(self) -> int:
+        """RTP packets sent directly so far (retransmissions aside)."""
+        stamper = None if self.direct is None else self.direct.stamper
+        return 0 if stamper is None else stamper.packets_sent
+
+    @property
+    def octets_sent(self) -> int:
+        """Payload bytes sent directly so far."""
+        stamper = None if self.direct is None else self.direct.stamper
+        return 0 if stamper is None else stamper.octets_sent
+
     def send(self, payloads: list[bytes], timestamp: int) -> bool:
         """Send one packetized frame now; False when the subscriber is backed up (dropped)."""
         if self.readyState != "live" or self.direct is None:

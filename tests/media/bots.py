@@ -11,11 +11,19 @@ from aiortc import (
     AudioStreamTrack,
     RTCConfiguration,
     RTCPeerConnection,
+    RTCRtpReceiver,
     RTCRtpSender,
     RTCSessionDescription,
     VideoStreamTrack,
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+)
 from av import AudioFrame, VideoFrame
 
 from media.aiortc_tap.sender import watch_keyframe_requests
@@ -28,23 +36,27 @@ BOX = 96
 
 
 class MovingBoxTrack(VideoStreamTrack):
-    """A 640x480 gradient with a white box that moves every frame, so every frame differs."""
+    """A gradient (640x480 unless told) with a white box that moves every frame, so every
+    frame differs."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = WIDTH, height: int = HEIGHT) -> None:
         super().__init__()
         self._index = 0
-        self._gradient = bytes(x * 255 // WIDTH for x in range(WIDTH))
+        self._width, self._height = width, height
+        self._box = BOX * width // WIDTH
+        self._gradient = bytes(x * 255 // width for x in range(width))
 
     async def recv(self) -> VideoFrame:
         pts, time_base = await self.next_timestamp()
-        frame = VideoFrame(width=WIDTH, height=HEIGHT, format="yuv420p")
+        width, height, box = self._width, self._height, self._box
+        frame = VideoFrame(width=width, height=height, format="yuv420p")
         luma, cb, cr = frame.planes
-        x0 = (self._index * 7) % (WIDTH - BOX)
-        y0 = (self._index * 5) % (HEIGHT - BOX)
-        pad = bytes(luma.line_size - WIDTH)
+        x0 = (self._index * 7) % (width - box)
+        y0 = (self._index * 5) % (height - box)
+        pad = bytes(luma.line_size - width)
         plain = self._gradient + pad
-        boxed = self._gradient[:x0] + b"\xff" * BOX + self._gradient[x0 + BOX :] + pad
-        luma.update(b"".join(boxed if y0 <= y < y0 + BOX else plain for y in range(HEIGHT)))
+        boxed = self._gradient[:x0] + b"\xff" * box + self._gradient[x0 + box :] + pad
+        luma.update(b"".join(boxed if y0 <= y < y0 + box else plain for y in range(height)))
         cb.update(b"\x80" * cb.buffer_size)
         cr.update(b"\x80" * cr.buffer_size)
         frame.pts = pts
@@ -105,6 +117,29 @@ class PublisherBot:
         await self.pc.close()
 
 
+class SimulcastPublisherBot(PublisherBot):
+    """Publishes its camera three times, 640x480, 320x240 and 160x120, as one simulcast track
+    (one transceiver per quality, grouped by `layers`), and a tone."""
+
+    def __init__(self, peer_id: str) -> None:
+        super().__init__(peer_id)
+        self.lower_senders = [
+            self._add_video(MovingBoxTrack(WIDTH // scale, HEIGHT // scale)) for scale in (2, 4)
+        ]
+
+    def _add_video(self, track: MovingBoxTrack) -> RTCRtpSender:
+        transceiver = self.pc.addTransceiver(track, direction="sendonly")
+        transceiver.setCodecPreferences(capabilities_for("video", self.video_codec))
+        return transceiver.sender
+
+    async def publish(self, room: Room) -> None:
+        """Offer, naming the three video sections as one camera's layers, best first."""
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        mids = [t.mid for t in self.pc.getTransceivers() if t.kind == "video"]
+        answer = await room.publish(self.peer_id, self.pc.localDescription.sdp, [mids])
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+
+
 @dataclass
 class Received:
     """What a subscriber bot decoded from one track."""
@@ -114,13 +149,20 @@ class Received:
     sizes: set[tuple[int, int]] = field(default_factory=set)
     sample_rates: set[int] = field(default_factory=set)
     first_frame_at: float | None = None
+    last_size: tuple[int, int] | None = None
 
 
 class SubscriberBot:
-    """Receives and decodes every track the SFU offers it."""
+    """Receives and decodes every track the SFU offers it.
 
-    def __init__(self, peer_id: str) -> None:
+    With `claimed_estimate`, every REMB its receivers send says that many bits per second (a
+    weak peer's link, or a strong one's: aiortc's own estimate swings widely when a loaded
+    event loop delays packets, which this test machine does).
+    """
+
+    def __init__(self, peer_id: str, claimed_estimate: int | None = None) -> None:
         self.peer_id = peer_id
+        self.claimed_estimate = claimed_estimate
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         # The first track of each kind, and every track in arrival order.
         self.received: dict[str, Received] = {}
@@ -140,7 +182,8 @@ class SubscriberBot:
                 frame = await track.recv()
                 received.frames += 1
                 if isinstance(frame, VideoFrame):
-                    received.sizes.add((frame.width, frame.height))
+                    received.last_size = (frame.width, frame.height)
+                    received.sizes.add(received.last_size)
                 elif isinstance(frame, AudioFrame):
                     received.sample_rates.add(frame.sample_rate)
                 if received.first_frame_at is None:
@@ -150,6 +193,9 @@ class SubscriberBot:
         """Take the SFU's offer and answer it."""
         offer = await room.subscribe(self.peer_id)
         await self.pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
+        if self.claimed_estimate is not None:
+            for transceiver in self.pc.getTransceivers():
+                claim_estimate(transceiver.receiver, self.claimed_estimate)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         await room.answer(self.peer_id, self.pc.localDescription.sdp)
 
@@ -163,3 +209,20 @@ class SubscriberBot:
         await self.pc.close()
         for task in self._tasks:
             task.cancel()
+
+
+def claim_estimate(receiver: RTCRtpReceiver, bitrate: int) -> None:
+    """Make a test peer's receiver report `bitrate` in every REMB it sends.
+
+    The peer's own behaviour, not the SFU's: it reaches into aiortc's `_send_rtcp`, which the
+    SFU never touches.
+    """
+    send_rtcp = receiver._send_rtcp
+
+    async def send_capped(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            _, ssrcs = unpack_remb_fci(packet.fci)
+            packet.fci = pack_remb_fci(bitrate, ssrcs)
+        await send_rtcp(packet)
+
+    receiver._send_rtcp = send_capped  # type: ignore[method-assign]

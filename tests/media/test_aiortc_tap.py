@@ -7,6 +7,10 @@ If aiortc is upgraded, this is the file that should fail. Private names used by 
   `RtpPacket._data`: release a video frame as soon as its marker packet completes it.
 - `RTCRtpReceiver._send_rtcp_pli(media_ssrc)`: send a keyframe request to a publisher.
 - `RTCRtpSender._send_keyframe()`: called on a PLI or FIR from the remote peer.
+- `RTCRtpSender._handle_rtcp_packet(packet)`: wrapped to hear a subscriber's REMB, receiver
+  reports and NACKs (`watch_feedback`), with `_ssrc` to pick out this sender's report blocks.
+- `RTCRtpReceiver._send_rtcp(packet)`: wrapped to send one summed REMB for a simulcast camera's
+  layers (`combine_estimates`).
 - `RTCRtpSender._RTCRtpSender__encoder`: replaced by a packetizer (the sender only creates an
   encoder when this is None, and only calls `pack()` for non-`av.Frame` input).
 - `RTCRtpSender._stream_id`: the msid stream announced in the SDP.
@@ -63,10 +67,12 @@ from media.aiortc_tap.packetizer import (
     packetizer_for,
 )
 from media.aiortc_tap.receiver_tap import ReceiverTap
+from media.aiortc_tap.remb import combine_estimates
 from media.aiortc_tap.sender import (
     install_packetizer,
     sender_encoder,
     set_stream_id,
+    watch_feedback,
     watch_keyframe_requests,
 )
 from media.codecs import capabilities_for
@@ -222,6 +228,57 @@ async def test_request_keyframe_sends_a_pli_that_the_remote_sender_reports(
     await wait_until(lambda: len(keyframe_requests) >= 1, within=5)
     # The original `_send_keyframe` still runs, so aiortc's own encoder makes a keyframe.
     await wait_until(lambda: sum(f.keyframe for f in frames) > keyframes_before, within=5)
+
+
+class HeardFeedback:
+    def __init__(self) -> None:
+        self.rembs: list[float] = []
+        self.reports: list[tuple[float, float]] = []
+        self.nacks = 0
+
+    def on_remb(self, bitrate: float) -> None:
+        self.rembs.append(bitrate)
+
+    def on_report(self, fraction_lost: float, jitter: float) -> None:
+        self.reports.append((fraction_lost, jitter))
+
+    def on_nacks(self, count: int) -> None:
+        self.nacks += count
+
+
+async def test_watch_feedback_hears_the_remote_receivers_remb_and_reports(
+    pcs: Callable[[], RTCPeerConnection],
+) -> None:
+    sender_pc, receiver_pc = pcs(), pcs()
+    transceiver = sender_pc.addTransceiver(MovingBoxTrack(), direction="sendonly")
+    heard = HeardFeedback()
+    watch_feedback(transceiver.sender, 90000, heard)
+    await sender_pc.setLocalDescription(await sender_pc.createOffer())
+    await receiver_pc.setRemoteDescription(sender_pc.localDescription)
+    await receiver_pc.setLocalDescription(await receiver_pc.createAnswer())
+    await sender_pc.setRemoteDescription(receiver_pc.localDescription)
+
+    await wait_until(lambda: heard.rembs and heard.reports, within=20)
+    assert all(bitrate > 0 for bitrate in heard.rembs)
+    assert all(0.0 <= lost <= 1.0 and jitter >= 0.0 for lost, jitter in heard.reports)
+
+
+async def test_combined_estimates_name_every_layer_in_each_remb(
+    pcs: Callable[[], RTCPeerConnection],
+) -> None:
+    sender_pc, receiver_pc = pcs(), pcs()
+    heard = [HeardFeedback(), HeardFeedback()]
+    for feedback in heard:
+        transceiver = sender_pc.addTransceiver(MovingBoxTrack(), direction="sendonly")
+        watch_feedback(transceiver.sender, 90000, feedback)
+    await sender_pc.setLocalDescription(await sender_pc.createOffer())
+    await receiver_pc.setRemoteDescription(sender_pc.localDescription)
+    combine_estimates([t.receiver for t in receiver_pc.getTransceivers()])
+    await receiver_pc.setLocalDescription(await receiver_pc.createAnswer())
+    await sender_pc.setRemoteDescription(receiver_pc.localDescription)
+
+    # Each REMB names both streams, so both senders hear the same (summed) estimates.
+    await wait_until(lambda: set(heard[0].rembs) & set(heard[1].rembs), within=20)
 
 
 def rtp(

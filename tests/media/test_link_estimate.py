@@ -19,6 +19,15 @@ def test_nothing_is_known_before_any_feedback() -> None:
     assert LinkEstimate().available(0.0) is None
 
 
+def test_the_first_feedback_is_not_acted_on_before_it_settles() -> None:
+    link = LinkEstimate(settle=2.0)
+    link.on_remb(100_000, now=1.0)
+
+    assert link.available(2.5) is None
+    link.on_remb(900_000, now=3.0)
+    assert link.available(3.0) == 900_000
+
+
 def test_a_remb_is_the_estimate_until_it_goes_stale() -> None:
     link = LinkEstimate()
     link.on_remb(800_000, now=1.0)
@@ -34,13 +43,21 @@ def test_without_remb_heavy_loss_cuts_the_rate_being_sent() -> None:
     assert link.available(1.0) == pytest.approx(1_000_000 * 0.85)
 
 
-def test_without_remb_a_clean_link_grows_slowly() -> None:
+def test_without_remb_a_clean_link_says_nothing() -> None:
     link = sending_one_megabit()
-    for second in range(1, 6):
+    link.on_report(fraction_lost=0.0, jitter=0.001, now=1.0)
+
+    assert link.available(1.0) is None
+
+
+def test_without_remb_the_estimate_grows_slowly_back_after_loss() -> None:
+    link = sending_one_megabit()
+    link.on_report(fraction_lost=0.2, jitter=0.0, now=1.0)
+    for second in range(4, 9):  # the lossy report has left the window
         link.on_report(fraction_lost=0.0, jitter=0.001, now=float(second))
 
-    estimate = link.available(5.0)
-    assert estimate is not None and 1_000_000 < estimate < 1_600_000
+    estimate = link.available(8.0)
+    assert estimate is not None and 900_000 < estimate < 1_500_000
 
 
 def test_high_jitter_stops_the_growth() -> None:
@@ -53,12 +70,16 @@ def test_high_jitter_stops_the_growth() -> None:
     assert link.available(3.0) == 500_000
 
 
-def test_loss_reported_lowers_even_a_generous_remb() -> None:
+def test_loss_reported_lowers_even_a_generous_remb_until_the_link_recovers() -> None:
     link = LinkEstimate()
     link.on_remb(2_000_000, now=0.0)
     link.on_report(fraction_lost=0.4, jitter=0.0, now=0.5)
 
     assert link.available(0.5) == pytest.approx(2_000_000 * 0.8)
+    for second in range(3, 12):
+        link.on_remb(2_000_000, now=float(second))
+        link.on_report(fraction_lost=0.0, jitter=0.0, now=float(second))
+    assert link.available(11.0) == 2_000_000
 
 
 def test_nacks_count_as_loss_against_what_was_sent() -> None:

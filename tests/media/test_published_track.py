@@ -140,6 +140,40 @@ async def test_a_frame_is_packetized_once_for_all_its_subscribers(pc: RTCPeerCon
     following = track._payloads(EncodedFrame(b"\x01" * 100, 6000, False))
 
     assert first is second and len(first) > 1
-    # One VP8 picture id sequence per track (RFC 7741 descriptor, 15-bit M form).
+    # One VP8 picture id sequence per layer (RFC 7741 descriptor, 15-bit M form).
     picture_id = ((first[0][2] & 0x7F) << 8) | first[0][3]
     assert ((following[0][2] & 0x7F) << 8) | following[0][3] == (picture_id + 1) % (1 << 15)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.frames: list[EncodedFrame] = []
+        self.changes = 0
+
+    def on_frame(self, frame: EncodedFrame) -> None:
+        self.frames.append(frame)
+
+    def on_source_change(self) -> None:
+        self.changes += 1
+
+    def on_loss(self) -> None:
+        pass
+
+
+async def test_the_recorder_takes_a_simulcast_cameras_top_quality_only(
+    pc: RTCPeerConnection,
+) -> None:
+    clock = FakeClock()
+    top, mid, low = (pc.addTransceiver("video", direction="recvonly").receiver for _ in range(3))
+    info = TrackInfo("presenter/0", "presenter", "video", "VP8", "stream")
+    track = PublishedTrack(info, top, 90000, lower_layers=[mid, low], clock=clock)
+    sink = Sink()
+    track.add_sink(sink)
+
+    for layer, data in ((0, b"low"), (1, b"mid"), (2, b"top")):
+        track._on_frame(EncodedFrame(data, 3000, True), layer)
+        track._on_source_change(layer)
+
+    assert track.layers == 3
+    assert [f.data for f in sink.frames] == [b"top"]
+    assert sink.changes == 1

@@ -116,3 +116,17 @@ async def test_a_participant_adding_a_seventeenth_track_at_once_is_refused_and_k
     assert len(tracks) == 2  # the refused renegotiation left what was published
     ack = await presenter.publish(restart=True)
     assert ack["error"]["code"] == "too_many_tracks", ack
+
+
+def test_a_cameras_lower_simulcast_layers_cost_no_track() -> None:
+    budget = PublishBudget(now=0.0)
+    layers = [["0", "2", "4"]]  # the camera in three qualities; 1 and 3 are audio sections
+    new = budget.new_tracks(offer(5), False, 0.0, layers)
+    budget.spent(new, False, 0.0)
+    assert new == {"0", "1", "2", "3", "4"}
+
+    # Three tracks spent (the camera and two audio), so 13 are left, not 11.
+    budget.spent(budget.new_tracks(offer(8), True, 0.0), True, 0.0)
+    budget.spent(budget.new_tracks(offer(5), True, 0.0), True, 0.0)
+    with pytest.raises(SignalingError):
+        budget.new_tracks(offer(1), True, 0.0)

@@ -34,6 +34,9 @@ def test_each_action_parses_to_its_model() -> None:
     restart = parse({"action": "publish", "description": {"type": "offer", "sdp": SDP},
                      "restart": True})
     assert isinstance(restart, SfuPublish) and restart.restart
+    simulcast = parse({"action": "publish", "description": {"type": "offer", "sdp": SDP},
+                       "layers": [["1", "2", "3"]]})
+    assert isinstance(simulcast, SfuPublish) and simulcast.layers == [["1", "2", "3"]]
     assert isinstance(parse({"action": "answer", "description": {"type": "answer", "sdp": SDP}}),
                       SfuAnswer)
     candidate = parse({"action": "candidate", "leg": "subscribe",
@@ -53,6 +56,11 @@ def test_each_action_parses_to_its_model() -> None:
     {"action": "publish", "description": {"type": "answer", "sdp": SDP}},
     {"action": "publish", "description": {"type": "rollback", "sdp": ""}},
     {"action": "publish", "description": {"type": "offer", "sdp": SDP}, "restart": "yes"},
+    {"action": "publish", "description": {"type": "offer", "sdp": SDP}, "layers": [["1"]]},
+    {"action": "publish", "description": {"type": "offer", "sdp": SDP},
+     "layers": [["1", "2", "3", "4", "5"]]},
+    {"action": "publish", "description": {"type": "offer", "sdp": SDP},
+     "layers": [["1", "2"], ["3", "4"], ["5", "6"]]},
     {"action": "answer", "description": {"type": "offer", "sdp": SDP}},
     {"action": "answer", "description": {"type": "answer"}},
     {"action": "candidate", "leg": "publish"},  # `candidate` is required, null ends them

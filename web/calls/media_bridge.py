@@ -137,10 +137,12 @@ class MediaBridge:
         if self.events is not None:
             self.events.room_opened(room_id)
 
-    async def publish(self, room_id: str, peer_id: str, offer_sdp: str) -> str:
+    async def publish(
+        self, room_id: str, peer_id: str, offer_sdp: str, layers: Sequence[Sequence[str]] = ()
+    ) -> str:
         """Apply a participant's publishing offer; return the answer."""
         try:
-            return await self.node.publish(room_id, peer_id, offer_sdp)
+            return await self.node.publish(room_id, peer_id, offer_sdp, layers)
         except MediaError as exc:
             raise _refused(exc) from None
 

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -297,10 +297,12 @@ class MediaFleet:
                     raise
                 self.suspect(node_id)  # try the next least loaded node once
 
-    async def publish(self, room_id: str, peer_id: str, offer_sdp: str) -> str:
+    async def publish(
+        self, room_id: str, peer_id: str, offer_sdp: str, layers: Sequence[Sequence[str]] = ()
+    ) -> str:
         bridge = await self._node_for(room_id)
         try:
-            return await bridge.publish(room_id, peer_id, offer_sdp)
+            return await bridge.publish(room_id, peer_id, offer_sdp, layers)
         except MediaRefused as exc:
             raise self._failed(room_id, exc) from None
 
