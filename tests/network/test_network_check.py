@@ -15,7 +15,6 @@ import pytest
 
 from tests.browser.calls import new_person
 from tests.live import LiveServer
-from tests.network import certs
 from tests.network.conftest import SiteBrowser
 from tests.network.netns import Network
 from tests.network.topology import Allow, Firewall, hospital_firewall
@@ -47,13 +46,11 @@ def test_the_check_tells_what_the_hospitals_firewall_leaves_to_calls(
     kind: str,
     hospital_network: Network,
     junta_server: LiveServer,
-    turn_certificate: certs.ServerCertificate,
     site_browser: SiteBrowser,
-    tmp_path: Path,
+    trusting_home: Path,
 ) -> None:
     hospital_network.firewall("hospital", firewall(hospital_network, kind))
-    home = certs.trusting_home(tmp_path / "home", turn_certificate.ca)
-    browser = site_browser("hospital", home=home)
+    browser = site_browser("hospital", home=trusting_home)
     visitor = new_person(browser, "it@hospital.example", locale="en-US", media=False)
     page = visitor.page
     page.goto(junta_server.url + "/network-check")
