@@ -15,12 +15,19 @@ What goes where:
   system, `gender`, and the age at referral as an extension (`valueAge`, UCUM months). The
   casebook records age, not birth date, so a birth year would be a guess (wrong about half the
   time) that receivers would take for a fact.
-- `Condition`: ICD-10 (`http://hl7.org/fhir/sid/icd-10`), the referrer's text, stage/risk group.
+- `Condition`: ICD-10 (`http://hl7.org/fhir/sid/icd-10`) with the code's WHO title as its
+  display (none for a code ICD-10 2019 lacks), the referrer's own words as `code.text`, and the
+  stage/risk group.
 - `Task`: where the workflow is (see `TASK_STATUS`); `businessStatus` carries Junta's exact
   status, which the coarser FHIR code cannot.
-- `Encounter` (class `VR`, virtual): the review session that has or had the case.
+- `Encounter` (class `VR`, virtual): the review session that has or had the case. Its chair is
+  the primary performer (`PPRF`), the other signers of the nota secondary performers (`SPRF`),
+  codes of the R4 encounter-participant-type value set.
 - `CarePlan`: the recommendation (nota de interconsulta): active, intent plan; the diagnostic
   criteria are its description, each suggested study and treatment line an activity.
+
+The Bundle states its FHIR version in `meta.profile` (the core Bundle profile of 4.0.1), and the
+HTTP answer in its media type (`FHIR_JSON`), because a Bundle has no `fhirVersion` element.
 
 Entries have `urn:uuid` full URLs derived from the case code (re-exporting a case gives the same
 ids) and reference each other by them.
@@ -46,6 +53,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
 from casebook.access import DISCUSSED_STATUSES
+from casebook.icd10 import icd10_title
 from casebook.models import CaseStatus, Sex
 from casebook.summaries import (
     CaseSummary,
@@ -57,9 +65,19 @@ from casebook.summaries import (
 )
 from casebook.triage import Urgency, require_utc
 
+# The export's media type with FHIR's version parameter (R4 http.html#version-parameter).
+FHIR_JSON = "application/fhir+json; fhirVersion=4.0"
+# The core profile every R4 Bundle conforms to, versioned: what states the version in the content.
+BUNDLE_PROFILE = "http://hl7.org/fhir/StructureDefinition/Bundle|4.0.1"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+CHAIR_PARTICIPATION = {"system": PARTICIPATION_TYPE, "code": "PPRF", "display": "primary performer"}
+SIGNER_PARTICIPATION = {
+    "system": PARTICIPATION_TYPE,
+    "code": "SPRF",
+    "display": "secondary performer",
+}
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 TASK_CODE = "http://hl7.org/fhir/CodeSystem/task-code"
 UCUM = "http://unitsofmeasure.org"
@@ -175,6 +193,7 @@ class _BundleBuilder:
         bundle = Bundle.model_validate(
             {
                 "resourceType": "Bundle",
+                "meta": {"profile": [BUNDLE_PROFILE]},
                 "type": "collection",
                 "timestamp": now.isoformat(),
                 "entry": self.entries,
@@ -234,12 +253,13 @@ class _BundleBuilder:
 
     def condition(self, referrer: str) -> None:
         case = self.case
+        coding = {"system": ICD10, "code": case.icd10_code}
+        title = icd10_title(case.icd10_code)
+        if title is not None:
+            coding["display"] = title
         resource: dict[str, Any] = {
             "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "active"}]},
-            "code": {
-                "coding": [{"system": ICD10, "code": case.icd10_code, "display": case.diagnosis}],
-                "text": case.diagnosis,
-            },
+            "code": {"coding": [coding], "text": case.diagnosis},
             "subject": self.ref("patient"),
             "asserter": self.ref(referrer),
             "recordedDate": case.created_at.isoformat(),
@@ -279,10 +299,10 @@ class _BundleBuilder:
             participants += [self.practitioner(p) for p in recommendation.signers]
         participant = []
         for key in dict.fromkeys(participants):
-            code = "CHAIR" if key == participants[0] else "PART"
+            coding = CHAIR_PARTICIPATION if key == participants[0] else SIGNER_PARTICIPATION
             participant.append(
                 {
-                    "type": [{"coding": [{"system": PARTICIPATION_TYPE, "code": code}]}],
+                    "type": [{"coding": [dict(coding)]}],
                     "individual": self.ref(key),
                 }
             )

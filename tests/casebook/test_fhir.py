@@ -15,6 +15,7 @@ from casebook.fhir import case_bundle
 from casebook.models import CaseStatus, Sex
 from casebook.summaries import PatientPseudonym
 from casebook.triage import Urgency
+from tests.casebook.fhir_schema import r4_schema_errors
 from tests.casebook.summary_samples import NOW, case, recommendation, session
 
 EXPECTED_TASK_STATUS = {
@@ -156,16 +157,29 @@ def test_urgency_maps_to_priority_keeping_the_queue_order(urgency: Urgency, prio
     assert one(bundle, "Task")["priority"] == priority
 
 
-def test_condition_is_coded_in_icd10_with_stage() -> None:
+def test_condition_is_coded_in_icd10_with_the_who_title_and_the_referrers_words() -> None:
     condition = one(full_bundle(), "Condition")
-    assert condition["code"]["coding"] == [
-        {
-            "system": "http://hl7.org/fhir/sid/icd-10",
-            "code": "C91.0",
-            "display": "Leucemia linfoblástica aguda de precursores B",
-        }
-    ]
+    # The display is the code system's title; the referrer's own words are the concept's text.
+    assert condition["code"] == {
+        "coding": [
+            {
+                "system": "http://hl7.org/fhir/sid/icd-10",
+                "code": "C91.0",
+                "display": "Acute lymphoblastic leukaemia [ALL]",
+            }
+        ],
+        "text": "Leucemia linfoblástica aguda de precursores B",
+    }
     assert condition["stage"] == [{"summary": {"text": "Riesgo alto (EMR positiva al día 29)"}}]
+
+
+def test_a_code_icd10_lacks_is_exported_without_a_display() -> None:
+    # C99.9 has the shape of a code but ICD-10 2019 has no C98 or C99: no title is better than a
+    # made-up one.
+    bundle = case_bundle(case(icd10_code="C99.9"), None, None, NOW)
+    assert one(bundle, "Condition")["code"]["coding"] == [
+        {"system": "http://hl7.org/fhir/sid/icd-10", "code": "C99.9"}
+    ]
 
 
 def test_an_invalid_icd10_code_is_refused() -> None:
@@ -177,11 +191,47 @@ def test_an_invalid_icd10_code_is_refused() -> None:
 def test_every_status_maps_to_a_task_status(status: CaseStatus) -> None:
     bundle = bundle_for(status)
     Bundle.model_validate(bundle)
+    assert r4_schema_errors(bundle) == []
     task = one(bundle, "Task")
     assert task["status"] == EXPECTED_TASK_STATUS[status]
     assert task["businessStatus"]["coding"][0]["code"] == status.value
     assert bool(resources(bundle, "Encounter")) == (status in ON_AGENDA)
     assert bool(resources(bundle, "CarePlan")) == (status in WITH_NOTA)
+
+
+# The R4 encounter-participant-type value set (hl7.org/fhir/R4/valueset-encounter-participant-type):
+# its v3-ParticipationType codes. CHAIR, for one, is not among them.
+ENCOUNTER_PARTICIPANT_TYPES = {
+    "ADM": "admitter",
+    "ATND": "attender",
+    "CALLBCK": "callback contact",
+    "CON": "consultant",
+    "DIS": "discharger",
+    "ESC": "escort",
+    "REF": "referrer",
+    "SPRF": "secondary performer",
+    "PPRF": "primary performer",
+    "PART": "Participation",
+}
+
+
+def test_encounter_participants_are_typed_with_codes_of_the_r4_value_set() -> None:
+    encounter = one(full_bundle(), "Encounter")
+    types = [p["type"][0]["coding"][0] for p in encounter["participant"]]
+    for coding in types:
+        assert coding["system"] == "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+        assert ENCOUNTER_PARTICIPANT_TYPES.get(coding["code"]) == coding["display"], coding
+    displays = [p["individual"]["display"] for p in encounter["participant"]]
+    assert list(zip(displays, [t["code"] for t in types], strict=True)) == [
+        ("Dr. José Ángel Peña", "PPRF"),
+        ("Dra. Sofía Muñoz", "SPRF"),
+    ]
+
+
+def test_bundle_states_its_fhir_version() -> None:
+    assert full_bundle()["meta"] == {
+        "profile": ["http://hl7.org/fhir/StructureDefinition/Bundle|4.0.1"]
+    }
 
 
 def test_encounter_status_follows_the_session_and_the_case() -> None:

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from casebook import cases, opinions, snapshots
 from casebook.clock import utcnow
-from casebook.fhir import case_bundle
+from casebook.fhir import FHIR_JSON, case_bundle
 from casebook.nota_pdf import Nota, render_nota
 from web.api.case_schemas import case_code
 from web.app.keys import I18N, SESSIONS
@@ -72,8 +72,7 @@ async def fhir_bundle(request: web.Request) -> web.StreamResponse:
         raise WebError(422, "not_exportable", str(error)) from None
     return web.Response(
         text=json.dumps(bundle, ensure_ascii=False),
-        content_type="application/fhir+json",
-        headers={"Cache-Control": "no-store"},
+        headers={"Content-Type": f"{FHIR_JSON}; charset=utf-8", "Cache-Control": "no-store"},
     )
 
 

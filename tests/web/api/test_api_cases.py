@@ -14,6 +14,7 @@ from sqlalchemy import select
 from casebook import demo
 from casebook.clock import utcnow
 from casebook.models import Attachment, Attendance, Notification
+from tests.casebook.fhir_schema import r4_schema_errors
 from tests.conftest import ClientFactory
 from tests.web.api_helpers import (
     DICOM,
@@ -117,8 +118,11 @@ async def test_a_referral_goes_from_draft_to_closed_and_every_step_is_audited(
     assert (await pdf.read()).startswith(b"%PDF-")
     fhir = await referrer.call("GET", f"/api/cases/{code}/fhir")
     assert fhir.status == 200
+    # The media type says the FHIR version (FHIR R4 http.html#version-parameter).
+    assert fhir.headers["Content-Type"] == "application/fhir+json; fhirVersion=4.0; charset=utf-8"
     bundle = await fhir.json(content_type="application/fhir+json")
     assert bundle["resourceType"] == "Bundle"
+    assert r4_schema_errors(bundle) == []
     assert "CarePlan" in {e["resource"]["resourceType"] for e in bundle["entry"]}
     closed = await referrer.ok("POST", f"/api/cases/{code}/close")
     assert closed["status"] == "closed" and closed["allowed_actions"] == []
