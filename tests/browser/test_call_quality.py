@@ -74,7 +74,17 @@ JUDGE = """async () => {
       qualityLimitationReason: "bandwidth", mediaSourceId: "S" },
     { id: "S", type: "media-source", kind: "video", height: 360 },
   ];
+  // A camera sent in two qualities: the small one is small on purpose, the best is whole.
+  const layers = (bestHeight) => [
+    { id: "S", type: "media-source", kind: "video", height: 360 },
+    { id: "O1", type: "outbound-rtp", kind: "video", mid: "1", frameHeight: bestHeight,
+      bytesSent: 1, qualityLimitationReason: "bandwidth", mediaSourceId: "S" },
+    { id: "O2", type: "outbound-rtp", kind: "video", mid: "2", frameHeight: 90, bytesSent: 1,
+      qualityLimitationReason: "bandwidth", mediaSourceId: "S" },
+  ];
   return {
+    layersWhole: q.videoLowered(q.readConnection(layers(360))),
+    layersLowered: q.videoLowered(q.readConnection(layers(180))),
     fine: judge(0, 0.05, 2_000_000),
     lossy: judge(50, 0.05, 2_000_000),
     lossier: judge(120, 0.05, 2_000_000),
@@ -111,7 +121,11 @@ def indicator(person: Person, remote: str) -> Any:
 def wait_indicator(person: Person, remote: str) -> str:
     """The tile of `remote` shows its bars with a level; returns the level."""
     bars = indicator(person, remote)
-    bars.wait_for(state="visible", timeout=20_000)
+    try:
+        bars.wait_for(state="visible", timeout=45_000)
+    except Exception as error:
+        quality = person.page.evaluate("window.junta.quality()")
+        raise AssertionError(f"no bars on {remote}'s tile: {error}; {quality}") from None
     level = bars.get_attribute("data-level")
     assert level in ("good", "weak", "poor"), level
     return str(level)
@@ -171,6 +185,7 @@ def test_the_verdict_follows_loss_delay_and_bandwidth(
     assert verdicts["worst"] == {"level": "weak", "reasons": ["rtt", "loss"]}
     assert verdicts["fine"]["lowered"] is False
     assert verdicts["rampUp"] is False
+    assert verdicts["layersWhole"] is False and verdicts["layersLowered"] is True
 
 
 def test_a_pair_sees_each_others_connection_and_the_details_panel(

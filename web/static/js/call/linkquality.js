@@ -91,6 +91,7 @@ export function readConnection(stats, previous = null, mids = null) {
       fps: typeof s.framesPerSecond === "number" ? Math.round(s.framesPerSecond) : null,
       limitation: s.qualityLimitationReason || "none",
       // The camera's (or screen's) own height, to tell a lowered picture from a limited ramp-up.
+      source: s.mediaSourceId || null,
       sourceHeight: (byId.get(s.mediaSourceId) || {}).height || null,
       active: s.active !== false && (s.bytesSent || 0) > 0,
     })),
@@ -152,8 +153,16 @@ export function worst(verdicts) {
  * bandwidth" while the estimate ramps up, at full size.
  */
 export function videoLowered(sample) {
-  return Boolean(sample) && sample.outbound.some((s) => s.kind === "video" && s.limitation === "bandwidth"
-    && s.height !== null && s.sourceHeight !== null && s.height < s.sourceHeight);
+  if (!sample) return false;
+  // Several streams of one source (a camera sent in several qualities): only the best counts,
+  // the others are small on purpose.
+  const best = new Map();
+  for (const s of sample.outbound) {
+    if (s.kind !== "video" || s.height === null) continue;
+    const key = s.source || s.mid;
+    if (!best.has(key) || s.height > best.get(key).height) best.set(key, s);
+  }
+  return [...best.values()].some((s) => s.limitation === "bandwidth" && s.sourceHeight !== null && s.height < s.sourceHeight);
 }
 
 /** "direct" or "relay" for a path, the way the details panel names it. */
