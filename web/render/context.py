@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from markupsafe import Markup
 
 from casebook.models import User
 from web.app.keys import I18N, LOCALE, SETTINGS
 from web.http.auth import current_user
 from web.http.csrf import csrf_token, set_anonymous_cookie
-from web.render.i18n import HTML_LANG
+from web.render.i18n import HTML_LANG, content_lang_attribute
 from web.render.waits import wait_in_words
 
 LANG_COOKIE = "lang"
@@ -62,6 +63,7 @@ async def render(
         "user": user_view(user) if user else None,
         "csrf_token": csrf_token(request),
         "lang": HTML_LANG[locale],
+        "content_lang": Markup(content_lang_attribute(locale)),
         "locale": locale,
         "current_path": request.path_qs,
     }

@@ -36,6 +36,14 @@ DEFAULT_LOCALE = "es_MX"
 
 # The `lang` attribute of <html> for each locale (BCP 47).
 HTML_LANG = {"es_MX": "es-MX", "en": "en"}
+# What people write in the network (case text, room and session titles) is Spanish: a page in
+# another language marks it, so a screen reader reads it with Spanish rules (WCAG 3.1.2).
+CONTENT_LANG = "es"
+
+
+def content_lang_attribute(locale: str) -> str:
+    """` lang="es"` for an element holding what people wrote, on a page not in Spanish; ""."""
+    return "" if HTML_LANG[locale].startswith(CONTENT_LANG) else f' lang="{CONTENT_LANG}"'
 
 
 def compile_catalog(path: Path, locale: str, domain: str) -> NullTranslations:

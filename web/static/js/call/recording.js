@@ -215,8 +215,9 @@ export class RecordingControl {
     const label = active ? t("Stop recording") : t("Record");
     button.classList.toggle("active", active);
     button.setAttribute("aria-pressed", String(active));
-    button.setAttribute("aria-label", active ? t("Stop recording") : t("Start recording"));
-    button.title = button.getAttribute("aria-label");
+    // Named by the words it shows (WCAG 2.5.3); the tooltip says it in full.
+    button.setAttribute("aria-label", label);
+    button.title = active ? t("Stop recording") : t("Start recording");
     button.disabled = this.busy;
     $("btn-record-label").textContent = label;
   }

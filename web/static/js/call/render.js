@@ -85,7 +85,8 @@ function renderControls() {
   setToggle(mic, localState.audio, "mic", t("Mute"), t("Unmute"));
   mic.querySelector(".tool-label").textContent = localState.audio ? t("Mute") : t("Unmute");
   const cam = $("btn-cam");
-  setToggle(cam, localState.video, "cam", t("Turn off camera"), t("Turn on camera"));
+  // Its name is the words it shows (WCAG 2.5.3), so "say what you see" voice control finds it.
+  setToggle(cam, localState.video, "cam", t("Stop video"), t("Start video"));
   cam.querySelector(".tool-label").textContent = localState.video ? t("Stop video") : t("Start video");
 
   const screen = $("btn-screen");
