@@ -56,7 +56,7 @@ async def edit_form(request: web.Request) -> web.StreamResponse:
             await db.commit()
     except CasebookError as error:
         return await _refused(request, error)
-    context = {"code": code, **form_context(values, [], None, findings)}
+    context = {"code": code, **form_context(values, {}, None, findings)}
     return await render_page(request, "cases_edit.html", context)
 
 

@@ -9,6 +9,7 @@ notifications are the same code). Forms post with the CSRF token; the scripts un
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, NamedTuple
 
@@ -27,6 +28,7 @@ from casebook.workflow import CaseAction
 from web.api.case_schemas import CaseDraftIn, case_code, case_out
 from web.app.keys import SESSIONS, SETTINGS
 from web.http.routes import CLINICAL, CLINICAL_READERS, MAX_ID, Route, caller, page_route
+from web.pages.field_errors import FieldError
 from web.pages.forms import blank_to_none, form_fields, parse_form, render_page, text_fields
 from web.pages.refusal_messages import REFUSALS
 from web.render.local_times import local_time
@@ -108,7 +110,7 @@ def page_number(request: web.Request) -> int:
 
 def form_context(
     values: dict[str, str],
-    errors: list[str],
+    errors: Mapping[str, FieldError],
     error: str | None,
     findings: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
@@ -124,7 +126,7 @@ def form_context(
 
 async def new_case_form(request: web.Request) -> web.StreamResponse:
     """Step 1 of the guided form: the patient's pseudonym and the clinical question."""
-    return await render_page(request, "cases_new.html", form_context({}, [], None))
+    return await render_page(request, "cases_new.html", form_context({}, {}, None))
 
 
 async def create_case(request: web.Request) -> web.StreamResponse:

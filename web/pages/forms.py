@@ -10,6 +10,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
 
+from web.pages.field_errors import FieldError, field_errors
 from web.render.case_labels import labels
 from web.render.context import render
 
@@ -41,17 +42,14 @@ def text_fields(form: Mapping[str, Any], names: list[str]) -> dict[str, str]:
     return values
 
 
-def parse_form(model: type[M], data: Mapping[str, Any]) -> tuple[M | None, list[str]]:
-    """`data` as `model`, or None with the names of the fields that do not fit."""
+def parse_form(
+    model: type[M], data: Mapping[str, Any]
+) -> tuple[M | None, dict[str, FieldError]]:
+    """`data` as `model`, or None with what is wrong with each field that does not fit."""
     try:
-        return model.model_validate(dict(data)), []
+        return model.model_validate(dict(data)), {}
     except ValidationError as error:
-        fields = []
-        for problem in error.errors(include_input=False, include_url=False):
-            name = str(problem["loc"][0]) if problem["loc"] else "form"
-            if name not in fields:
-                fields.append(name)
-        return None, fields
+        return None, field_errors(error)
 
 
 def blank_to_none(data: dict[str, Any], *names: str) -> dict[str, Any]:

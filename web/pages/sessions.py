@@ -7,6 +7,7 @@ handlers parse forms into the API's models and render the answers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +32,7 @@ from web.http.routes import (
     caller,
     page_route,
 )
+from web.pages.field_errors import FieldError
 from web.pages.forms import form_fields, parse_form, render_page, text_fields
 from web.pages.refusal_messages import REFUSALS, refusal_of
 from web.render.local_times import local_input, local_time, parse_local
@@ -142,7 +144,7 @@ async def _form_page(
     *,
     values: dict[str, Any],
     invitees: set[str],
-    errors: list[str],
+    errors: Mapping[str, FieldError],
     error: str | None,
     session_id: int | None,
     status: int = 200,
@@ -167,7 +169,7 @@ async def new_session_form(request: web.Request) -> web.StreamResponse:
     user_id = caller(request).user_id
     values = {"kind": RoomKind.BOARD.value, "duration_minutes": "60", "chair_user_id": user_id}
     return await _form_page(
-        request, values=values, invitees=set(), errors=[], error=None, session_id=None
+        request, values=values, invitees=set(), errors={}, error=None, session_id=None
     )
 
 
@@ -225,7 +227,7 @@ async def edit_session_form(request: web.Request) -> web.StreamResponse:
         }
         session_id = session.id
     return await _form_page(
-        request, values=values, invitees=invitees, errors=[], error=None, session_id=session_id
+        request, values=values, invitees=invitees, errors={}, error=None, session_id=session_id
     )
 
 

@@ -112,6 +112,18 @@ async def test_referrer_submits_a_case_through_the_guided_form(
     page = await bad.text()
     assert re.search(r'id="icd10_code"[^>]*aria-invalid="true"', page)
     assert "Rabdomiosarcoma embrionario" in page  # what was typed is kept
+    # What is wrong is said beside the field, as its description, and in the focused summary.
+    assert re.search(
+        r'id="icd10_code"[^>]*aria-invalid="true" aria-describedby="icd10_code-error icd-help"',
+        page,
+    )
+    assert (
+        '<p class="field-error" id="icd10_code-error">Escriba un código CIE-10, por ejemplo'
+        " C91.0 o C71.</p>" in page
+    )
+    assert re.search(r'id="error-summary" tabindex="-1" autofocus', page)
+    assert '<a href="#icd10_code">Código CIE-10: Escriba un código CIE-10' in page
+    assert "<title>Errores: Enviar un caso nuevo · Junta</title>" in page
 
     code = await new_case(referrer)
     assert await status_of(web_client, code) == "draft"
