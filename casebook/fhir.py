@@ -66,7 +66,8 @@ from casebook.summaries import (
 from casebook.triage import Urgency, require_utc
 
 # The export's media type with FHIR's version parameter (R4 http.html#version-parameter).
-FHIR_JSON = "application/fhir+json; fhirVersion=4.0"
+FHIR_MEDIA_TYPE = "application/fhir+json"
+FHIR_JSON = f"{FHIR_MEDIA_TYPE}; fhirVersion=4.0"
 # The core profile every R4 Bundle conforms to, versioned: what states the version in the content.
 BUNDLE_PROFILE = "http://hl7.org/fhir/StructureDefinition/Bundle|4.0.1"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"

@@ -88,6 +88,6 @@ def routes() -> list[Route]:
             name="api-case-attachment",
             summary="Download an attachment",
             description="The stored file, exactly as uploaded (the download is audited).",
-            roles=CLINICAL_READERS, binary_response=True,
+            roles=CLINICAL_READERS, media_types=tuple(MEDIA_TYPES.values()),
         ),
     ]

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from casebook import cases, opinions, snapshots
 from casebook.clock import utcnow
-from casebook.fhir import FHIR_JSON, case_bundle
+from casebook.fhir import FHIR_JSON, FHIR_MEDIA_TYPE, case_bundle
 from casebook.nota_pdf import Nota, render_nota
 from web.api.case_schemas import case_code
 from web.app.keys import I18N, SESSIONS
@@ -87,7 +87,7 @@ def routes() -> list[Route]:
                 "The issued recommendation as a printable PDF in the caller's language, with "
                 "its signatories; 404 until it is issued. The read is audited."
             ),
-            roles=CLINICAL_READERS, binary_response=True,
+            roles=CLINICAL_READERS, media_types=("application/pdf",),
         ),
         Route(
             "GET", "/api/cases/{code}/fhir", fhir_bundle, name="api-case-fhir",
@@ -96,7 +96,7 @@ def routes() -> list[Route]:
                 "A FHIR R4 collection Bundle (ServiceRequest, pseudonymous Patient, Condition, "
                 "Task, Encounter, CarePlan) for the referring hospital's record system; audited."
             ),
-            roles=CLINICAL_READERS, binary_response=True,
+            roles=CLINICAL_READERS, media_types=(FHIR_MEDIA_TYPE,),
         ),
     ]
 

@@ -154,6 +154,9 @@ def content_type(track: RecordingTrack) -> str:
     return f"{track.kind}/x-matroska"
 
 
+TRACK_MEDIA_TYPES = tuple(f"{kind}/{c}" for kind in TrackKind for c in ("webm", "x-matroska"))
+
+
 def media_url(recording_id: str, track: RecordingTrack) -> str:
     """Where the player fetches a track."""
     return f"/api/recordings/{recording_id}/tracks/{track.id}/media"
@@ -330,7 +333,7 @@ def routes() -> list[Route]:
                 "The track's WebM or Matroska file; answers HTTP Range requests (206) so the "
                 "player seeks."
             ),
-            roles=CLINICAL_READERS, binary_response=True, tag="recordings",
+            roles=CLINICAL_READERS, media_types=TRACK_MEDIA_TYPES, tag="recordings",
         ),
     ]
 

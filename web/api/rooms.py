@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import cast, get_args
+from typing import Any, cast, get_args
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from signaling.grants import RoomKind, issue_grant, sign_grant
 from signaling.ice import IceConfig, stun_servers
@@ -33,6 +34,53 @@ def room_kind(kind: str) -> RoomKind:
     return cast(RoomKind, kind)
 
 
+class JoinPeer(BaseModel):
+    """Who the token lets in, as the room will show them."""
+
+    user_id: str
+    name: str
+
+
+class RecordingNotice(BaseModel):
+    """The room's recording (PROTOCOL.md, `Recording`): only `active` when none runs."""
+
+    active: bool
+    id: str | None = None
+    since: str | None = None
+    by: str | None = None
+    notice_version: str | None = None
+    recorded: list[str] | None = None
+
+
+class JoinReply(BaseModel):
+    """What a page needs to join a call room (PROTOCOL.md, "Join token")."""
+
+    token: str
+    # RTCIceServer dictionaries: STUN only until admission.
+    ice_servers: list[dict[str, Any]]
+    protocol: int
+    peer: JoinPeer
+    recording: RecordingNotice
+
+
+def join_reply(
+    token: str, settings: Settings, peer: JoinPeer, recording: dict[str, Any]
+) -> web.Response:
+    """The `JoinReply` of a member's or a guest's join."""
+    return web.json_response(
+        {
+            "token": token,
+            # TURN credentials come with admission, in the join ack (signaling/ice.py).
+            "ice_servers": stun_servers(ice_config(settings)),
+            "protocol": PROTOCOL_VERSION,
+            "peer": peer.model_dump(),
+            # Told before they enter: a page asks consent before it publishes anything.
+            "recording": recording,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 async def join_room(request: web.Request) -> web.Response:
     """A join token for an invited user (PROTOCOL.md, "Join token"); 404 for anyone else."""
     user, invite = await require_invite(request)
@@ -51,17 +99,11 @@ async def join_room(request: web.Request) -> web.Response:
         admission=invite.room.requires_admission and not invite.moderator,
         room_kind=room_kind(invite.room.kind),
     )
-    return web.json_response(
-        {
-            "token": sign_grant(grant, settings.secret_key),
-            # TURN credentials come with admission, in the join ack (signaling/ice.py).
-            "ice_servers": stun_servers(ice_config(settings)),
-            "protocol": PROTOCOL_VERSION,
-            "peer": {"user_id": user.id, "name": user.display_name},
-            # Told before they enter: a page asks consent before it publishes anything.
-            "recording": await request.app[CALL_NAMESPACE].recording.status(invite.room.id),
-        },
-        headers={"Cache-Control": "no-store"},
+    return join_reply(
+        sign_grant(grant, settings.secret_key),
+        settings,
+        JoinPeer(user_id=user.id, name=user.display_name),
+        await request.app[CALL_NAMESPACE].recording.status(invite.room.id),
     )
 
 
@@ -75,6 +117,6 @@ def routes() -> list[Route]:
                 "A short-lived signed join token, ICE servers (TURN credentials included) and "
                 "the protocol version, for people invited to the room; 404 for anyone else."
             ),
-            roles=ALL_ROLES, tag="calls",
+            roles=ALL_ROLES, response=JoinReply, tag="calls",
         ),
     ]

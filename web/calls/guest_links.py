@@ -32,9 +32,8 @@ from casebook import accounts, audit
 from casebook.models import AuditEvent, ReviewSession, Role, Room, SessionCancellation, User
 from signaling.grants import sign_grant
 from signaling.guests import GUEST_ROLE, LINK_MAX_TTL, guest_user_id, issue_guest_grant
-from signaling.ice import stun_servers
 from signaling.protocol import PROTOCOL_VERSION
-from web.api.rooms import ice_config, room_kind
+from web.api.rooms import JoinPeer, JoinReply, join_reply, room_kind
 from web.app.keys import CALL_NAMESPACE, I18N, SESSIONS, SETTINGS
 from web.http.auth import client_address, require_user
 from web.http.errors import NotFound, WebError
@@ -389,16 +388,11 @@ async def guest_join(request: web.Request) -> web.Response:
         guest_id=guest.guest_id, name=guest.name, room=room.id,
         room_kind=room_kind(room.kind), now=now, link_expires=live_until, link_id=link.link_id,
     )
-    return web.json_response(
-        {
-            "token": sign_grant(grant, settings.secret_key),
-            # TURN credentials only once a moderator admits the guest (signaling/ice.py).
-            "ice_servers": stun_servers(ice_config(settings)),
-            "protocol": PROTOCOL_VERSION,
-            "peer": {"user_id": grant.user_id, "name": grant.name},
-            "recording": await request.app[CALL_NAMESPACE].recording.status(room.id),
-        },
-        headers={"Cache-Control": "no-store"},
+    return join_reply(
+        sign_grant(grant, settings.secret_key),
+        settings,
+        JoinPeer(user_id=grant.user_id, name=grant.name),
+        await request.app[CALL_NAMESPACE].recording.status(room.id),
     )
 
 
@@ -447,7 +441,7 @@ def routes() -> list[Route]:
                 "past the link's expiry nor past the end of the room's review session. 410 "
                 "`link_expired` (the link or its session), 410 `link_revoked`, 404 `link_invalid`."
             ),
-            roles=None, tag="calls",
+            roles=None, response=JoinReply, tag="calls",
         ),
         page_route("GET", "/guest/{token}", guest_form, "guest", None),
         page_route("POST", "/guest/{token}", guest_enter, None, None),

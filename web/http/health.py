@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from aiohttp import web
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from web.app.keys import ENGINE, SCALE_OUT
@@ -51,6 +53,12 @@ async def readyz(request: web.Request) -> web.Response:
     )
 
 
+class Liveness(BaseModel):
+    """The answer of `/healthz`."""
+
+    status: Literal["ok"]
+
+
 async def healthz(request: web.Request) -> web.Response:
     """Liveness: the process serves requests."""
     return web.json_response({"status": "ok"})
@@ -62,7 +70,7 @@ def routes() -> list[Route]:
         Route(
             "GET", "/healthz", healthz, name="healthz",
             summary="Liveness", description="The process serves requests.",
-            roles=None, tag="meta",
+            roles=None, response=Liveness, tag="meta",
         ),
         Route(
             "GET", "/readyz", readyz, name="readyz", summary="Readiness",

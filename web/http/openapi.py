@@ -144,10 +144,10 @@ def _operation(method: str, path: str, name: str | None, route: Route | None) ->
             },
         }
     status = str(route.status)
-    if route.binary_response:
+    if route.media_types:
         operation["responses"][status] = {
-            "description": "The file",
-            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            "description": route.summary,
+            "content": {media: {"schema": _media_schema(media)} for media in route.media_types},
         }
     elif route.response is not None:
         schema = {"$ref": REF.format(model=route.response.__name__)}
@@ -156,6 +156,13 @@ def _operation(method: str, path: str, name: str | None, route: Route | None) ->
         operation["responses"][status] = {"description": route.summary}
     operation.update(route.extra)
     return operation
+
+
+def _media_schema(media_type: str) -> dict[str, Any]:
+    # A JSON document of another format (FHIR) is an object; anything else is a file.
+    if media_type.endswith("+json"):
+        return {"type": "object"}
+    return {"type": "string", "format": "binary"}
 
 
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -178,6 +185,15 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     ]
 
 
+class OpenApiDocument(BaseModel):
+    """An OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0)."""
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, dict[str, Any]]
+    components: dict[str, Any]
+
+
 async def openapi_json(request: web.Request) -> web.Response:
     """The OpenAPI 3.1 document of this API."""
     return web.json_response(document(request.app))
@@ -194,6 +210,7 @@ def routes() -> list[Route]:
             summary="OpenAPI document",
             description="This API described as OpenAPI 3.1, generated from the route table.",
             roles=None,
+            response=OpenApiDocument,
             tag="meta",
         )
     ]

@@ -63,7 +63,9 @@ class Route:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
-    binary_response: bool = False
+    # A reply that is not the JSON of `response`: the media types it may have (a PDF, a FHIR
+    # Bundle, an attachment's type).
+    media_types: tuple[str, ...] = ()
     tag: str = "casebook"
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -31,6 +31,7 @@ from tests.web.api_helpers import (
     sign_in,
     user_id,
 )
+from tests.web.openapi_conformance import conformance_problems
 from web.app.keys import SESSIONS, SETTINGS
 from web.calls.attendance import call_event_recorder
 from web.http.openapi import api_routes
@@ -116,6 +117,11 @@ async def test_a_referral_goes_from_draft_to_closed_and_every_step_is_audited(
     pdf = await referrer.call("GET", f"/api/cases/{code}/recommendation.pdf")
     assert pdf.status == 200 and pdf.content_type == "application/pdf"
     assert (await pdf.read()).startswith(b"%PDF-")
+    document = await referrer.ok("GET", "/api/openapi.json")
+    assert conformance_problems(
+        document, "GET", f"/api/cases/{code}/recommendation.pdf", 200,
+        pdf.headers["Content-Type"], await pdf.read(),
+    ) == []
     fhir = await referrer.call("GET", f"/api/cases/{code}/fhir")
     assert fhir.status == 200
     # The media type says the FHIR version (FHIR R4 http.html#version-parameter).
