@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# Down: the budget is below the layer's bitrate times this. A receiver's estimate (REMB) sits
+# near what it receives while the link is fine and drops to about 0.85 of it when queues build:
+# a budget just under a layer's (noisy, keyframe-lumpy) measured rate is not a shortage.
+DOWN_MARGIN = 0.9
 # Up: the next layer's bitrate times this must fit, for UP_HOLD seconds without loss.
 UP_MARGIN = 1.3
 UP_HOLD = 3.0
@@ -67,7 +71,7 @@ class LayerSelector:
             return self._move(max(below) if below else min(active), now, down=True)
         if budget is None:
             return self.target
-        if budget < bitrates[self.target] and self.target > active[0]:
+        if budget < bitrates[self.target] * DOWN_MARGIN and self.target > active[0]:
             fitting = [layer for layer in active if bitrates[layer] <= budget]
             return self._move(max(fitting) if fitting else active[0], now, down=True)
         if loss > HIGH_LOSS and self.target > active[0]:

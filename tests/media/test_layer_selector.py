@@ -37,6 +37,13 @@ def test_it_steps_down_at_once_to_the_best_layer_that_fits() -> None:
     assert selector.update(0.5, 50_000.0, BITRATES) == LOW  # the floor: never nothing
 
 
+def test_a_budget_just_under_the_layers_measured_rate_is_no_shortage() -> None:
+    selector = LayerSelector(3)
+
+    assert set(run(selector, BITRATES[TOP] * 0.95, 0.0, 10.0)) == {TOP}
+    assert selector.update(10.0, BITRATES[TOP] * 0.85, BITRATES) == MID
+
+
 def test_heavy_loss_steps_down_one_layer_and_waits_for_reports_to_catch_up() -> None:
     selector = LayerSelector(3)
 
@@ -66,7 +73,7 @@ def test_room_for_the_next_layer_without_the_margin_is_not_enough() -> None:
 def test_a_budget_that_wavers_around_a_layer_does_not_flap() -> None:
     selector = LayerSelector(3, start=MID, probe_hold=1000.0)
     targets = [MID] + [
-        selector.update(i * 0.5, 1_000_000.0 if i % 4 else 280_000.0, BITRATES) for i in range(60)
+        selector.update(i * 0.5, 1_000_000.0 if i % 4 else 250_000.0, BITRATES) for i in range(60)
     ]
     switches = sum(1 for a, b in itertools.pairwise(targets) if a != b)
 
