@@ -31,6 +31,21 @@ SELECTED_PAIR = """async (which) => {
 }"""
 
 
+# The relay protocols (udp, tcp, tls) of the relayed candidates one connection gathered.
+RELAY_PROTOCOLS = """async (which) => {
+  const junta = window.junta;
+  const pc = which === "publish" ? junta.sfu && junta.sfu.publishPc
+    : which === "subscribe" ? junta.sfu && junta.sfu.subscribePc
+    : junta.mediaPc(which);
+  const found = [];
+  if (!pc) return found;
+  for (const s of (await pc.getStats()).values()) {
+    if (s.type === "local-candidate" && s.candidateType === "relay") found.push(s.relayProtocol);
+  }
+  return found;
+}"""
+
+
 @dataclass(frozen=True)
 class CandidatePair:
     """The pair carrying a connection's media: the local candidate's type (`relay`, `host`,
@@ -58,3 +73,8 @@ def selected_pair(page: Any, which: str) -> CandidatePair | None:
         remote_address=found["remoteAddress"],
         bytes_received=int(found["bytesReceived"]),
     )
+
+
+def relay_protocols(page: Any, which: str) -> set[str]:
+    """How the connection `which` reached its TURN server, one entry per relay it gathered."""
+    return set(page.evaluate(RELAY_PROTOCOLS, which))

@@ -12,6 +12,7 @@ from tests.network.topology import (
     Topology,
     cut,
     hospital_firewall,
+    media_node_firewall,
     random_loss,
     symmetric_nat,
     token_bucket,
@@ -66,6 +67,16 @@ def test_only_443_allows_that_port_to_anyone_and_nothing_else() -> None:
     rules = hospital_firewall("tcp-443-only", web="w", turn="t").rules()
     assert ["-A", "OUTPUT", "-p", "tcp", "--dport", "443", "-j", "ACCEPT"] in rules
     assert not any("udp" in rule for rule in rules)
+
+
+def test_the_media_node_takes_media_only_from_the_turn_host() -> None:
+    rules = media_node_firewall(turn="198.18.3.2").rules()
+    assert ["-A", "INPUT", "-p", "udp", "-s", "198.18.3.2", "-j", "ACCEPT"] in rules
+    assert ["-A", "INPUT", "-p", "tcp", "--dport", "443", "-j", "ACCEPT"] in rules
+    assert ["-A", "OUTPUT", "-j", "ACCEPT"] in rules
+    assert not [
+        rule for rule in rules if rule[:2] == ["-A", "INPUT"] and "udp" in rule and "-s" not in rule
+    ]
 
 
 def test_unknown_firewalls_and_portless_protocols_are_refused() -> None:

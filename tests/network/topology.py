@@ -102,12 +102,30 @@ class Allow:
 
 
 @dataclass(frozen=True)
+class Admit:
+    """Incoming traffic a firewall lets in: a protocol, optionally from one host, to a port."""
+
+    protocol: str  # "tcp" or "udp"
+    source: str | None = None
+    port: int | None = None
+
+    def match(self) -> list[str]:
+        args = ["-p", self.protocol]
+        if self.source is not None:
+            args += ["-s", self.source]
+        if self.port is not None:
+            args += ["--dport", str(self.port)]
+        return args
+
+
+@dataclass(frozen=True)
 class Firewall:
-    """A site's own stateful firewall: what it may open; replies to that come back; nothing
-    else enters or leaves (loopback aside)."""
+    """A site's own stateful firewall: what it may open (`allowed`) and what others may open
+    towards it (`admitted`); replies come back; nothing else enters or leaves (loopback aside)."""
 
     name: str
     allowed: tuple[Allow, ...]
+    admitted: tuple[Admit, ...] = ()
 
     def rules(self) -> list[list[str]]:
         """The iptables commands (arguments after `iptables`) of the filter table, in order."""
@@ -121,6 +139,7 @@ class Firewall:
             ["-A", "OUTPUT", *_ESTABLISHED, "-j", "ACCEPT"],
         ]
         rules += [["-A", "OUTPUT", *allow.match(), "-j", "ACCEPT"] for allow in self.allowed]
+        rules += [["-A", "INPUT", *admit.match(), "-j", "ACCEPT"] for admit in self.admitted]
         return rules
 
 
@@ -146,6 +165,14 @@ def hospital_firewall(kind: str, *, web: str, turn: str) -> Firewall:
     if kind not in choices:
         raise ValueError(f"unknown firewall {kind!r}; one of {sorted(choices)}")
     return Firewall(kind, choices[kind])
+
+
+def media_node_firewall(*, turn: str) -> Firewall:
+    """The servers' site as a deployment behind coturn has it: anyone may open the web server
+    (443), media (UDP) comes in only from the TURN host, and the site may reach anything."""
+    return Firewall(
+        "media-behind-turn", (Allow("all"),), (Admit("tcp", None, 443), Admit("udp", turn))
+    )
 
 
 # ---------------------------------------------------------------- the router's rules
