@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,35 @@ def site_browser(
         for browser in launched:
             with contextlib.suppress(Exception):
                 browser.close()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What a call test runs on: the network, Junta in it, Chromiums for its sites, and the
+    HOME whose NSS database trusts the TURN host's certificate."""
+
+    network: Network
+    server: LiveServer
+    site_browser: SiteBrowser
+    home: Path
+
+    def browsers(self) -> tuple[Any, Any]:
+        """Chromium in the hospital (trusting the TURN certificate) and on the open line."""
+        # Camera and microphone need a secure context: the server is plain HTTP on
+        # 198.18.2.2:443 here (TLS is nginx's job), so Chromium treats that origin as secure.
+        secure = f"--unsafely-treat-insecure-origin-as-secure={self.server.url}"
+        hospital = self.site_browser("hospital", home=self.home, args=(secure,))
+        return hospital, self.site_browser("peer", args=(secure,))
+
+
+@pytest.fixture
+def stage(
+    hospital_network: Network,
+    junta_server: LiveServer,
+    site_browser: SiteBrowser,
+    trusting_home: Path,
+) -> Stage:
+    return Stage(hospital_network, junta_server, site_browser, trusting_home)
 
 
 @pytest.hookimpl(hookwrapper=True)

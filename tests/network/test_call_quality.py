@@ -6,14 +6,10 @@ own video was lowered."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.browser.calls import Person, wait_until
-from tests.live import LiveServer
-from tests.network.conftest import SiteBrowser
-from tests.network.netns import Network
+from tests.network.conftest import Stage
 from tests.network.test_turn_calls import call_across
 
 pytestmark = [pytest.mark.network, pytest.mark.browser, pytest.mark.timeout(240)]
@@ -46,13 +42,9 @@ def wait_verdict(
     return result
 
 
-def test_loss_and_a_narrow_line_show_on_the_hospitals_tiles(
-    hospital_network: Network,
-    junta_server: LiveServer,
-    site_browser: SiteBrowser,
-    trusting_home: Path,
-) -> None:
-    inside, remote = call_across(site_browser, junta_server, trusting_home)
+def test_loss_and_a_narrow_line_show_on_the_hospitals_tiles(stage: Stage) -> None:
+    hospital_network = stage.network
+    inside, remote = call_across(stage)
     remote_id = remote.peer_id
     found = wait_verdict(inside, remote_id, "", "a verdict on the remote tile",
                          levels=("good", "weak", "poor"))

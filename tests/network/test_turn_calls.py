@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -37,8 +34,7 @@ from tests.browser.calls import (
     wait_connected,
     wait_until,
 )
-from tests.live import LiveServer
-from tests.network.conftest import SiteBrowser
+from tests.network.conftest import Stage
 from tests.network.netns import Network
 from tests.network.stats import CandidatePair, relay_protocols, selected_pair
 from tests.network.topology import hospital_firewall, media_node_firewall
@@ -103,35 +99,6 @@ def assert_relays(person: Person, which: str, protocols: tuple[str, ...]) -> Non
     still be under way on a loaded machine, so the ones it leaves are not all awaited)."""
     gathered = relay_protocols(person.page, which)
     assert gathered and gathered <= set(protocols), (which, gathered, protocols)
-
-
-@dataclass(frozen=True)
-class Stage:
-    """What a call test runs on: the network, Junta in it, Chromiums for its sites, and the
-    HOME whose NSS database trusts the TURN host's certificate."""
-
-    network: Network
-    server: LiveServer
-    site_browser: SiteBrowser
-    home: Path
-
-    def browsers(self) -> tuple[Any, Any]:
-        """Chromium in the hospital (trusting the TURN certificate) and on the open line."""
-        # Camera and microphone need a secure context: the server is plain HTTP on
-        # 198.18.2.2:443 here (TLS is nginx's job), so Chromium treats that origin as secure.
-        secure = f"--unsafely-treat-insecure-origin-as-secure={self.server.url}"
-        hospital = self.site_browser("hospital", home=self.home, args=(secure,))
-        return hospital, self.site_browser("peer", args=(secure,))
-
-
-@pytest.fixture
-def stage(
-    hospital_network: Network,
-    junta_server: LiveServer,
-    site_browser: SiteBrowser,
-    trusting_home: Path,
-) -> Stage:
-    return Stage(hospital_network, junta_server, site_browser, trusting_home)
 
 
 def call_across(stage: Stage) -> tuple[Person, Person]:
