@@ -3,7 +3,8 @@
 `compose` is pure: a text part and its HTML alternative, a calendar as Google and Outlook send
 it (an inline `text/calendar; method=...` alternative that mail clients turn into an
 invitation, plus the same file as an `invite.ics` attachment), and any other attachment (the
-nota PDF). Headers with accents are RFC 2047-encoded by `email.policy.SMTP`.
+nota PDF). Headers with accents are RFC 2047-encoded by `email.policy.SMTP`, except the subject
+(see `_subject`).
 
 `SmtpMailer` sends with the standard library's `smtplib` in a worker thread. Temporary failures
 (connection trouble, 4xx replies) are retried a few times with backoff; permanent ones (5xx,
@@ -20,6 +21,7 @@ import smtplib
 import ssl
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -56,7 +58,7 @@ def compose(message: Message, *, sender: Address, now: datetime) -> EmailMessage
     email = EmailMessage(policy=SMTP)
     email["From"] = sender
     email["To"] = Address(message.recipient.name, addr_spec=message.recipient.email.strip())
-    email["Subject"] = message.subject
+    _subject(email, message.subject)
     email["Date"] = format_datetime(now)
     email["Message-ID"] = make_msgid(domain=sender.domain or None)
     # RFC 3834: no vacation auto-replies to the platform.
@@ -83,6 +85,20 @@ def compose(message: Message, *, sender: Address, now: datetime) -> EmailMessage
     # Last: building the parts moves or clears Content-* headers set before.
     email["Content-Language"] = message.recipient.locale.replace("_", "-")
     return email
+
+
+def _subject(email: EmailMessage, subject: str) -> None:
+    """Set the Subject so that a mail client decodes exactly `subject`.
+
+    The policy's folder can put the space between two words at a fold, outside and between two
+    encoded-words, where RFC 2047 says to drop it ("revisión;“ñandú”" lost its space in a
+    cancellation). `email.header.Header` encodes the whole text into encoded-words, spaces
+    inside them; set raw, the policy keeps those folded lines as they are (all under 78).
+    """
+    if subject.isascii():
+        email["Subject"] = subject  # no encoded-words: unfolding restores every space
+        return
+    email.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
 
 
 def _text(message: Message) -> str:

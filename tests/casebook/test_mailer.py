@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from casebook.mailer import MailDeliveryError, OutboxMailer, SmtpMailer, compose
 from casebook.messages import Message, Recipient, session_messages, transition_messages
 from casebook.models import CaseStatus
-from casebook.workflow import Audience, CaseAction
+from casebook.workflow import TRANSITIONS, Audience, CaseAction
 from tests.casebook.mail_server import tls_contexts
 from tests.casebook.summary_samples import NOW, case, gettext_for, session
 from tests.services import free_port
@@ -290,3 +290,45 @@ async def test_outbox_mailer_keeps_messages() -> None:
     message = compose(invitation(), sender=SENDER, now=NOW)
     await outbox.send(message)
     assert outbox.sent == [message]
+
+
+def every_message(title: str) -> Iterator[Message]:
+    """Every message the casebook sends, about a session (and a case) called `title`."""
+    people = [INVITEE, COORDINATOR]
+    for event in ("session.created", "session.updated", "session.cancelled"):
+        yield from session_messages(
+            event,  # type: ignore[arg-type]
+            session(title=title),
+            people,
+            session_url="https://junta.example/sessions/42",
+            gettext_for=gettext_for,
+            now=NOW,
+        )
+    for edge in TRANSITIONS:
+        yield from transition_messages(
+            edge.source,
+            edge.action,
+            case=case(status=edge.source, diagnosis=title),
+            audiences={audience: people for audience in Audience},
+            actor_user_id=None,
+            case_url="https://junta.example/cases/JC-2026-000123",
+            gettext_for=gettext_for,
+            now=NOW,
+            session=session(title=title),
+            nota_pdf=b"%PDF-1.7\n",
+        )
+
+
+@pytest.mark.parametrize("padding", range(0, 64, 3))
+def test_every_subject_decodes_to_its_text(padding: int) -> None:
+    # Shifting the words by `padding` puts each of them at a fold somewhere in the range.
+    title = "x" * padding + " Junta de revisión;“ñandú” de tumores sólidos — hígado 🎗️ final"
+    subjects = 0
+    for message in every_message(title):
+        raw = compose(message, sender=SENDER, now=NOW).as_bytes()
+        parsed = email.message_from_bytes(raw, policy=default)
+        assert parsed["Subject"] == message.subject, raw.split(b"\r\n\r\n", 1)[0]
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        assert head.isascii() and max(len(line) for line in head.split(b"\r\n")) <= 78
+        subjects += 1
+    assert subjects > 20
