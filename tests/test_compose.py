@@ -271,3 +271,17 @@ def test_a_daily_backup_of_everything_goes_into_its_volume(compose: dict[str, An
     assert sorted(backup["volumes"]) == sorted([
         "recordings:/data/recordings:ro", "storage:/data/storage:ro", "backups:/backups"])
     assert backup["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_the_nginx_image_reads_the_http2_directive_and_says_so(compose: dict[str, Any]) -> None:
+    conf = (REPO / "deploy" / "nginx.conf").read_text()
+    if not re.search(r"^\s*http2 on;", conf, re.M):
+        return
+    # `http2 on;` came with nginx 1.25.1; an older nginx refuses the whole file.
+    tag = compose["services"]["nginx"]["image"].split(":", 1)[1]
+    version = tuple(int(n) for n in re.findall(r"\d+", tag.split("-")[0]))
+    assert version >= (1, 25, 1), tag
+    lines = (REPO / "docker-compose.yml").read_text().splitlines()
+    image = next(i for i, line in enumerate(lines) if line.strip().startswith("image: nginx:"))
+    assert "1.25.1" in lines[image - 1] and "http2 on" in lines[image - 1]
+    assert "1.25.1" in conf
