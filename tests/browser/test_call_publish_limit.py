@@ -46,7 +46,7 @@ def test_the_page_tells_of_the_publish_limit_while_it_retries_and_clears_it_when
 
     notice.wait_for(state="visible", timeout=WAIT_MS)
     assert notice.get_attribute("role") == "status"
-    assert notice.inner_text().startswith("Llegaste al límite de video y audio nuevos por ahora.")
+    assert notice.inner_text().startswith("Llegó al límite de video y audio nuevos por ahora.")
     refused_at = page.evaluate(PUBLISHES)
 
     # The page retries by itself, backing off; once a track is back the publish goes through.

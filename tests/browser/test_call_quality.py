@@ -217,7 +217,7 @@ def test_a_pair_sees_each_others_connection_and_the_details_panel(
     assert int(stat("Enviado").split()[0]) > 0
     assert stat("Tiempo de ida y vuelta").endswith("ms")
     tracks = link.locator(".network-tracks li").all_inner_texts()
-    assert any(t.startswith("Tu micrófono") for t in tracks), tracks
+    assert any(t.startswith("Su micrófono") for t in tracks), tracks
     wait_until(lambda: any("×" in t and "imágenes por segundo" in t
                            for t in link.locator(".network-tracks li").all_inner_texts()),
                timeout=15, what="the received video's size and frame rate in the details")
@@ -260,4 +260,4 @@ def test_a_notice_says_when_our_video_was_lowered_to_save_bandwidth(
     # A link of 60 kbit/s for our video: the browser sends it smaller, "limited by bandwidth".
     a.page.evaluate(CAP_VIDEO, b.peer_id)
     notice.wait_for(state="visible", timeout=30_000)
-    assert notice.inner_text().startswith("Bajamos la calidad de tu video")
+    assert notice.inner_text().startswith("Bajamos la calidad de su video")

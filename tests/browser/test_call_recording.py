@@ -140,7 +140,7 @@ def test_a_recorder_failure_shows_a_translated_message(
     enter([chair], call_server, CONSULTATION)
     chair.page.click("#btn-record")
     chair.page.wait_for_selector(
-        "#toasts .toast:has-text('Falló la grabadora. Inténtalo de nuevo en un momento.')",
+        "#toasts .toast:has-text('Falló la grabadora. Inténtelo de nuevo en un momento.')",
         timeout=10_000,
     )
     assert not indicator_shown(chair)

@@ -89,7 +89,7 @@ def test_refused_specialist_is_told_and_does_not_come_back(
     entry.get_by_role("button", name="Rechazar a Dra. Leticia Canul Pech").click()
 
     guest.page.wait_for_selector('#call[data-view="ended"]', timeout=5_000)
-    assert "no te admitió" in guest.page.locator("#ended-text").inner_text()
+    assert "no le admitió" in guest.page.locator("#ended-text").inner_text()
     entry.wait_for(state="detached", timeout=5_000)
     # The refused page stays out: no reconnection attempts.
     guest.page.wait_for_timeout(1_500)

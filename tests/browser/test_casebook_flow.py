@@ -165,7 +165,7 @@ def test_the_chair_issues_the_recommendation_from_the_call_and_the_referrer_gets
     chair.fill("#casepanel-rec-treatment", "   ")
     chair.click("#casepanel-rec-submit")
     assert chair.locator("#casepanel-rec-message").inner_text() == (
-        "Escribe los criterios diagnósticos y las sugerencias de tratamiento."
+        "Escriba los criterios diagnósticos y las sugerencias de tratamiento."
     )
     chair.fill("#casepanel-rec-studies", "PET-CT")
     chair.fill("#casepanel-rec-treatment", "Radioterapia 50.4 Gy sobre el lecho tumoral.")

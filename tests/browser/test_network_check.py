@@ -70,7 +70,7 @@ def results(page: Any) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("locale", "verdict", "works", "blocked"),
     [
-        ("es-MX", "Tu red permite audio y video directos", "Funciona", "Bloqueado"),
+        ("es-MX", "Su red permite audio y video directos", "Funciona", "Bloqueado"),
         ("en-US", "Your network allows direct media", "Works", "Blocked"),
     ],
 )

@@ -237,7 +237,7 @@ async def test_the_publish_form_asks_again_without_the_confirmation(
         allow_redirects=False,
     )
     assert again.status == 400
-    assert "Confirma que la grabación no muestra datos" in await again.text()
+    assert "Confirme que la grabación no muestra datos" in await again.text()
     done = await web_client.post(
         "/recordings/form-pub/publish",
         data={"csrf_token": csrf, "topic": "Neuroblastoma", "confirm_no_patient_data": "yes"},
