@@ -21,6 +21,9 @@ LOCALES = ("es_MX", "en")
 class SettingsError(ValueError):
     """A setting has a value Junta cannot use; the message names the variable."""
 
+# The Mexican data protection laws the privacy notice can cite (JUNTA_PRIVACY_LAW).
+PRIVACY_LAWS = ("lgpdppso", "lfpdppp")
+
 
 def _default_node_modules() -> Path:
     # A source checkout serves the browser client's packages from its own node_modules.
@@ -93,6 +96,9 @@ class Settings:
     # write to exercise ARCO rights. Unset: the page shows a marked placeholder.
     privacy_controller: str | None = None
     privacy_contact: str | None = None
+    # The law the notice cites: "lgpdppso" for public institutions (IMSS, ISSSTE, state health
+    # services: the General Law for obligated subjects), "lfpdppp" for private ones.
+    privacy_law: str = "lgpdppso"
     # The coordinators' service targets: hours from submission after which a case of each
     # urgency is flagged overdue in the queue and counted overdue on the dashboard.
     target_urgent_hours: int = 48
@@ -182,6 +188,7 @@ class Settings:
             ),
             privacy_controller=env.optional("JUNTA_PRIVACY_CONTROLLER"),
             privacy_contact=env.optional("JUNTA_PRIVACY_CONTACT"),
+            privacy_law=env.choice("JUNTA_PRIVACY_LAW", default.privacy_law, PRIVACY_LAWS),
             smtp_host=env.optional("JUNTA_SMTP_HOST"),
             smtp_port=env.integer("JUNTA_SMTP_PORT", default.smtp_port, low=1, high=65535),
             smtp_starttls=env.boolean("JUNTA_SMTP_STARTTLS", default.smtp_starttls),

@@ -197,6 +197,7 @@ async def privacy_notice(request: web.Request) -> web.StreamResponse:
     context = {
         "controller": settings.privacy_controller,
         "contact": settings.privacy_contact,
+        "law": settings.privacy_law,
     }
     return await render(request, "privacy.html", context)
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
+
+from web.app.settings import Settings, SettingsError
 
 Login = Callable[..., Awaitable[str]]
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
@@ -33,6 +36,32 @@ async def test_notice_in_english_from_the_browser_language(
                  "Call metadata", "Audit records", "Changes to this notice"):
         assert text in html, text
     assert "Aviso de privacidad" not in html
+
+
+async def test_the_public_sector_law_by_default(web_client: TestClient[Any, Any]) -> None:
+    # IMSS and the other public institutions answer to the LGPDPPSO, not the LFPDPPP.
+    html = await (await web_client.get("/privacy")).text()
+    assert "Ley General de Protección de Datos Personales en Posesión de Sujetos Obligados" in html
+    assert html.count("LGPDPPSO") == 2
+    assert "LFPDPPP" not in html and "Particulares" not in html
+
+
+async def test_a_private_institution_cites_the_federal_law(
+    web_client_factory: ClientFactory,
+) -> None:
+    client = await web_client_factory(privacy_law="lfpdppp")
+    for language, law in (("es-MX", "Posesión de los Particulares"), ("en", "Private Parties")):
+        reply = await client.get("/privacy", headers={"Accept-Language": language})
+        html = await reply.text()
+        assert law in html and ("artículo 37" in html or "article 37" in html), language
+        assert "LGPDPPSO" not in html, language
+
+
+def test_the_law_is_a_setting_refused_when_unknown() -> None:
+    assert Settings.from_env({}).privacy_law == "lgpdppso"
+    assert Settings.from_env({"JUNTA_PRIVACY_LAW": "lfpdppp"}).privacy_law == "lfpdppp"
+    with pytest.raises(SettingsError, match="JUNTA_PRIVACY_LAW"):
+        Settings.from_env({"JUNTA_PRIVACY_LAW": "gdpr"})
 
 
 async def test_unconfigured_controller_and_contact_are_marked_placeholders(
