@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebook import attachments, case_drafts, cases, opinions, review_sessions, visible_cases
 from casebook.access import can_add_opinion
 from casebook.ascii_numbers import parse_ascii_int
+from casebook.attachment_mentions import mentions_an_attachment
 from casebook.cases import Caller, CaseView
 from casebook.clock import utcnow
 from casebook.models import AuditEvent, CaseStatus, ReviewSession, Role, Sex
@@ -181,6 +182,10 @@ async def case_page(
             "timeline": await timeline(db, code),
             "actions": {a.value for a in out.allowed_actions},
             "may_upload": attachments.may_upload(who, view),
+            # "ver resumen adjunto" with nothing attached: warned, not refused.
+            "attachment_missing": not out.attachments and mentions_an_attachment(
+                out.diagnosis, out.stage, out.treatment_so_far, out.clinical_question
+            ),
             "may_edit": case_drafts.may_edit(who, view),
             "may_opine": can_add_opinion(who.person, view.facts),
             "session": await _session_of(db, view),

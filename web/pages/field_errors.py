@@ -48,6 +48,8 @@ BY_FIELD = {
     "starts_at": N_("Write a date between the years 2000 and 2100."),
 }
 UNCLEAR = N_("Check this value.")
+# What an empty field asks for where "Fill in this field." would not say it (a choice).
+REQUIRED_BY_FIELD = {"patient_sex": FieldError(N_("Choose the patient's sex."))}
 
 
 def field_error(problem: ErrorDetails) -> FieldError:
@@ -55,7 +57,7 @@ def field_error(problem: ErrorDetails) -> FieldError:
     kind = problem["type"]
     name = str(problem["loc"][0]) if problem["loc"] else ""
     if problem.get("input") == "":  # a form sends an empty field as ""
-        return REQUIRED
+        return REQUIRED_BY_FIELD.get(name, REQUIRED)
     if kind == "string_too_short":
         minimum = (problem.get("ctx") or {}).get("min_length", 1)
         if minimum <= 1:

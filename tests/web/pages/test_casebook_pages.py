@@ -574,3 +574,43 @@ async def test_coordinator_rejects_with_a_reason_and_takes_a_case_off_the_agenda
     referrer = await browse(web_client, login_as, demo.REFERRER)
     page = await referrer.get(f"/cases/{code}")
     assert "Fuera del alcance de la red." in page and 'data-action="case.reject"' in page
+
+
+async def test_the_patients_sex_is_chosen_never_preselected(
+    web_client: Client, login_as: Login
+) -> None:
+    referrer = await browse(web_client, login_as, demo.REFERRER)
+    form = await referrer.get("/cases/new")
+    select = re.search(r'<select id="patient_sex".*?</select>', form, re.S)
+    assert select is not None
+    assert re.findall(r"<option[^>]*selected[^>]*>([^<]*)<", select.group(0)) == ["Elija…"]
+    missing = {**NEW_CASE_FORM, "patient_sex": ""}
+    page = await (await referrer.post("/cases/new", missing, 400)).text()
+    assert '<p class="field-error" id="patient_sex-error">Elija el sexo del paciente.</p>' in page
+    assert re.search(r'id="patient_sex"[^>]*aria-invalid="true"', page)
+    # What was typed is kept, and the choice stays open.
+    assert "Rabdomiosarcoma embrionario" in page
+    again = re.search(r'<select id="patient_sex".*?</select>', page, re.S)
+    assert again is not None and '<option value="" selected>' in again.group(0)
+
+
+async def test_a_case_that_refers_to_a_file_it_lacks_is_warned_not_refused(
+    web_client: Client, login_as: Login
+) -> None:
+    referrer = await browse(web_client, login_as, demo.REFERRER)
+    plain = await new_case(referrer)
+    assert 'id="attachment-missing"' not in await referrer.get(f"/cases/{plain}")
+    fields = {**NEW_CASE_FORM, "treatment_so_far": "VAC 4 ciclos; ver resumen adjunto"}
+    reply = await referrer.post("/cases/new", fields)
+    code = reply.headers["Location"].rsplit("/", 1)[1]
+    page = await referrer.get(f"/cases/{code}")
+    assert (
+        '<p class="alert" id="attachment-missing">El caso menciona un documento adjunto, pero no '
+        "tiene ningún archivo adjunto. Adjúntelo aquí para que la junta pueda leerlo.</p>"
+    ) in page
+    await referrer.post(f"/cases/{code}/submit", {})  # a warning, not a refusal
+    assert await status_of(web_client, code) == "submitted"
+    upload = FormData()
+    upload.add_field("file", PDF, filename="resumen.pdf", content_type="application/pdf")
+    await referrer.post(f"/cases/{code}/attachments", upload)
+    assert 'id="attachment-missing"' not in await referrer.get(f"/cases/{code}")
