@@ -100,6 +100,19 @@ export function logEvent(type, detail = {}) {
 export function show(view) {
   root.dataset.view = view;
   for (const [name, node] of Object.entries(views)) node.hidden = name !== view;
+  // Focus that was on a control of the view just hidden (or already lost with a disabled one,
+  // like "Join now") goes to the new view's heading, not to the top of the page (WCAG 2.4.3).
+  const active = document.activeElement;
+  if (!active || active === document.body || !views[view].contains(active) && root.contains(active)) {
+    focusQuietly(views[view].querySelector("h1"));
+  }
+}
+
+/** Move focus to `node` (a heading, say) without it becoming a tab stop. */
+export function focusQuietly(node) {
+  if (!node) return;
+  if (!node.hasAttribute("tabindex")) node.setAttribute("tabindex", "-1");
+  node.focus();
 }
 
 /**

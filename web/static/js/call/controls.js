@@ -32,6 +32,7 @@ export function bindControls({ leave }) {
     render();
   });
   $("panel-close").addEventListener("click", () => togglePanel(null));
+  $("btn-shortcuts").addEventListener("click", openShortcuts);
   $("btn-leave").addEventListener("click", leave);
   $("chat-form").addEventListener("submit", sendChat);
   $("chat-input").addEventListener("keydown", (event) => {
@@ -41,17 +42,40 @@ export function bindControls({ leave }) {
     }
   });
   if (!navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia) $("btn-screen").hidden = true;
-  document.addEventListener("keydown", (event) => {
-    const target = event.target;
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (target instanceof HTMLElement && target.closest("input, textarea, select, [contenteditable]")) return;
-    const actions = { m: toggleMic, v: toggleCamera, r: () => sendState({ hand: !localState.hand }), c: () => togglePanel("chat"), p: () => togglePanel("people") };
-    const action = actions[event.key.toLowerCase()];
-    if (action && root.dataset.view === "incall") {
-      event.preventDefault();
-      action();
-    }
-  });
+  document.addEventListener("keydown", onShortcut);
+}
+
+// The call's shortcuts (listed in the shortcuts dialog, room.html, and on each button's
+// aria-keyshortcuts), as Jitsi and Zoom users expect; "?" opens the list.
+const SHORTCUTS = {
+  m: toggleMic,
+  v: toggleCamera,
+  r: () => sendState({ hand: !localState.hand }),
+  c: () => togglePanel("chat"),
+  p: () => togglePanel("people"),
+  "?": openShortcuts,
+};
+
+function onShortcut(event) {
+  if (root.dataset.view !== "incall" || document.querySelector("dialog[open]")) return;
+  if (event.key === "Escape" && call.panel !== null) {
+    event.preventDefault();
+    togglePanel(null);
+    return;
+  }
+  // Never while typing (chat, a device list) or with a modifier the browser or system owns.
+  const target = event.target;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (target instanceof HTMLElement && target.closest("input, textarea, select, [contenteditable]")) return;
+  const action = SHORTCUTS[event.key.toLowerCase()];
+  if (action) {
+    event.preventDefault();
+    action();
+  }
+}
+
+function openShortcuts() {
+  $("shortcuts-dialog").showModal();
 }
 
 function toggleMic() {
@@ -65,13 +89,15 @@ function toggleMic() {
 
 async function toggleCamera() {
   const button = $("btn-cam");
-  button.disabled = true;
+  // Busy while the camera switches: aria-disabled, not disabled, so the button keeps focus.
+  if (button.getAttribute("aria-disabled") === "true") return;
+  button.setAttribute("aria-disabled", "true");
   try {
     const on = await media.setVideoEnabled(!media.videoEnabled);
     if (!on && media.errors.video) toast($("toasts"), deviceMessage("video", media.errors.video), { kind: "warn" });
     await sendState({ video: on });
   } finally {
-    button.disabled = false;
+    button.removeAttribute("aria-disabled");
   }
 }
 
@@ -164,8 +190,14 @@ export function onChat(message) {
 }
 
 function togglePanel(which) {
+  const closing = call.panel;
   call.panel = call.panel === which ? null : which;
   if (call.panel === "chat") call.unreadChat = 0;
+  const focusWasInPanel = $("panel").contains(document.activeElement);
   renderPanel();
   if (call.panel === "chat") $("chat-input").focus();
+  // Closed from inside (its close button, Escape): focus goes back to the button that opens it.
+  else if (call.panel === null && closing && (focusWasInPanel || document.activeElement === document.body)) {
+    $(`btn-${closing}`).focus();
+  }
 }
