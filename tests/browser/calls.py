@@ -118,12 +118,14 @@ class OpenPeople(Protocol):
 def new_person(
     browser: Any, email: str, *, locale: str = "es-MX", media: bool = True,
     cookies: Sequence[dict[str, Any]] = (), init_script: str | None = None,
+    bypass_csp: bool = False,
 ) -> Person:
     """A new browser context and page for `email` (not signed in unless `cookies` say so), its
-    console kept for the report of a failed test; `media` grants camera and microphone."""
+    console kept for the report of a failed test; `media` grants camera and microphone;
+    `bypass_csp` lets a test add its own scripts (axe-core), never the app."""
     context = browser.new_context(
         locale=locale, viewport={"width": 1280, "height": 800},
-        permissions=["camera", "microphone"] if media else [],
+        permissions=["camera", "microphone"] if media else [], bypass_csp=bypass_csp,
     )
     if cookies:
         context.add_cookies(list(cookies))

@@ -364,7 +364,8 @@ async def two_factor_page(request: web.Request) -> web.StreamResponse:
 def _enrollment_context(user: User, secret: str, error: str | None = None) -> dict[str, Any]:
     uri = totp.provisioning_uri(secret, user.email)
     # Inline SVG: no image URL to serve, nothing the CSP has to allow.
-    qr_svg = segno.make(uri, error="m").svg_inline(scale=5)
+    # A viewBox instead of a fixed size, so the code shrinks on a narrow screen (account.css).
+    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, omitsize=True)
     # Groups of four are easier to type into an app.
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     return {
