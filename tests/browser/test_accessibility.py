@@ -110,7 +110,8 @@ def test_every_page_passes_axe_and_reflows_at_320_px(
     browser: Any, live_server: LiveServer, people: list[Person], locale: str
 ) -> None:
     english = locale == "en"
-    live_server.run(_make_recording(live_server))
+    # Writing the sample recording (PyAV) took over the default 10 s on a busy machine.
+    live_server.run(_make_recording(live_server), timeout=120)
     ids = live_server.run(_demo_ids(live_server))
     problems: list[str] = []
     checked = 0
