@@ -3,10 +3,7 @@
 //
 // - publish: we offer our camera, microphone and screen (each sendonly; the screen in its own
 //   transceiver and MediaStream) with `sfu {action: "publish"}` and get the answer in the ack.
-//   The camera goes out in three qualities (CAMERA_LAYERS), one transceiver each, named best
-//   first in the publish's `layers`: the media node (aiortc) cannot receive rid simulcast, and
-//   sends each subscriber the quality its link takes. Camera off and device changes are
-//   replaceTrack() on every layer, as in P2P; a screen share (one quality) adds or stops a
+//   Camera off and device changes are replaceTrack(), as in P2P; a screen share adds or stops a
 //   transceiver and renegotiates with a new publish offer.
 // - subscribe: the server offers every other participant's tracks (`sfu {kind: "offer"}`, with
 //   `tracks` mapping each mid to {peer_id, kind, source, stream_id}); we answer in order. Remote
@@ -25,12 +22,6 @@ const CONNECT_TIMEOUT_MS = 12000;
 const CONNECT_PATIENCE = 2;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10000;
-// The camera's qualities, best first: 640x480, 320x240 and 160x120 from a VGA camera.
-const CAMERA_LAYERS = [
-  { scaleResolutionDownBy: 1, maxBitrate: 900000 },
-  { scaleResolutionDownBy: 2, maxBitrate: 300000 },
-  { scaleResolutionDownBy: 4, maxBitrate: 100000 },
-];
 
 /** A signaling error's code, or a DOMException's name and message. */
 const describe = (error) => (error && typeof error.code === "string" ? error.code : `${error && error.name}: ${error && error.message}`);
@@ -63,8 +54,6 @@ export class SfuSession extends EventTarget {
     /** Publish leg. */
     this.publishPc = null;
     this.audio = null;
-    /** The camera's transceivers, best quality first; `video` is the best. */
-    this.videoLayers = [];
     this.video = null;
     this.screen = null;
     this.publishing = Promise.resolve();
@@ -117,11 +106,7 @@ export class SfuSession extends EventTarget {
     this.publishRestart = restart;
     const { camera, audioTrack, videoTrack, screen } = this.localMedia();
     this.audio = pc.addTransceiver(audioTrack || "audio", { direction: "sendonly", streams: [camera] });
-    // The same track in each layer's transceiver: one capture, encoded three times.
-    this.videoLayers = CAMERA_LAYERS.map((encoding) => pc.addTransceiver(videoTrack || "video", {
-      direction: "sendonly", streams: [camera], sendEncodings: [{ ...encoding }],
-    }));
-    this.video = this.videoLayers[0];
+    this.video = pc.addTransceiver(videoTrack || "video", { direction: "sendonly", streams: [camera] });
     this.screen = null;
     const screenTrack = screen ? screen.getVideoTracks()[0] : null;
     if (screenTrack) this.screen = pc.addTransceiver(screenTrack, { direction: "sendonly", streams: [screen] });
@@ -148,8 +133,6 @@ export class SfuSession extends EventTarget {
         const offer = await pc.createOffer();
         await pc.setLocalDescription(offer);
         const payload = { action: "publish", description: { type: "offer", sdp: pc.localDescription.sdp } };
-        const layerMids = this.videoLayers.map((transceiver) => transceiver.mid);
-        if (layerMids.length > 1 && layerMids.every((mid) => mid !== null)) payload.layers = [layerMids];
         if (this.publishRestart) payload.restart = true;
         let ack;
         try {
@@ -188,9 +171,10 @@ export class SfuSession extends EventTarget {
 
   /** Send another camera or microphone track (or null: camera off) without renegotiating. */
   async replaceTrack(kind, track) {
-    const transceivers = kind === "audio" ? [this.audio] : this.videoLayers;
-    if (!this.publishPc || this.publishPc.signalingState === "closed") return;
-    await Promise.all(transceivers.filter(Boolean).map((transceiver) => transceiver.sender.replaceTrack(track)));
+    const transceiver = kind === "audio" ? this.audio : this.video;
+    if (transceiver && this.publishPc && this.publishPc.signalingState !== "closed") {
+      await transceiver.sender.replaceTrack(track);
+    }
   }
 
   /** Start, switch or (null) stop sending a screen share: its own transceiver, renegotiated. */
@@ -393,7 +377,6 @@ export class SfuSession extends EventTarget {
     if (this.publishPc) this.#closePc(this.publishPc, "publish");
     this.publishPc = null;
     this.audio = this.video = this.screen = null;
-    this.videoLayers = [];
     this.#changed();
   }
 
