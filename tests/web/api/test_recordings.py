@@ -338,6 +338,9 @@ async def test_the_openapi_document_describes_the_recordings_api(
     paths = document["paths"]
     assert set(paths["/api/recordings/{recording_id}/publish"]) == {"post", "delete"}
     media = paths["/api/recordings/{recording_id}/tracks/{track_id}/media"]["get"]
-    assert "application/octet-stream" in media["responses"]["200"]["content"]
+    # What a track is served as (WebM or Matroska, audio or video), not a generic octet-stream.
+    assert set(media["responses"]["200"]["content"]) == {
+        "audio/webm", "audio/x-matroska", "video/webm", "video/x-matroska"
+    }
     listing = paths["/api/recordings"]["get"]
     assert {p["name"] for p in listing["parameters"]} >= {"q", "kind", "date_from", "page"}
