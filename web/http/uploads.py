@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from casebook.storage import FileStore, FileTooLarge
 from web.http.csrf import CSRF_HEADER
@@ -62,6 +63,8 @@ async def uploaded_file(request: web.Request, field: str = "file") -> Upload:
                 await part.release()
     except (ValueError, AssertionError) as error:
         raise MissingUpload(f"malformed multipart body: {error}") from None
+    except HttpProcessingError:  # e.g. a control character in a part's header
+        raise MissingUpload("malformed multipart body: a part's headers are invalid") from None
     raise MissingUpload(f"no multipart field named `{field}`")
 
 

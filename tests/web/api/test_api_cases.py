@@ -247,6 +247,22 @@ async def test_uploads_are_checked_by_content_hashed_and_refusals_leave_nothing(
     assert list(kinds) == ["pdf", "png", "jpeg", "dicom"]
 
 
+async def test_a_multipart_part_with_a_broken_header_is_a_400(
+    web_client: TestClient[Any, Any], login_as: Login
+) -> None:
+    # Found by the fuzz test: a control character in a part's header was a 500.
+    referrer = await sign_in(web_client, login_as, demo.REFERRER)
+    code = (await referrer.ok("POST", "/api/cases", NEW_CASE, status=201))["code"]
+    body = (
+        b"--b\r\nContent-Disposition: form-data; name=\"f\x16\"\r\n\r\nx\r\n--b--\r\n"
+    )
+    reply = await web_client.post(
+        f"/api/cases/{code}/attachments", data=body,
+        headers={"Content-Type": "multipart/form-data; boundary=b", "X-CSRF-Token": referrer.csrf},
+    )
+    assert reply.status == 400, await reply.text()
+
+
 async def test_calls_of_a_session_fill_its_attendance(
     web_client: TestClient[Any, Any], login_as: Login
 ) -> None:
