@@ -279,6 +279,8 @@ async def test_combined_estimates_name_every_layer_in_each_remb(
 
     # Each REMB names both streams, so both senders hear the same (summed) estimates.
     await wait_until(lambda: set(heard[0].rembs) & set(heard[1].rembs), within=20)
+    shared = set(heard[0].rembs) & set(heard[1].rembs)
+    assert shared and all(bitrate > 0 for bitrate in shared)
 
 
 def rtp(
